@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bench import ingress
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Cradle benchmarks")
+    commands = parser.add_subparsers(dest="benchmark", required=True)
+    ingress.add_arguments(commands.add_parser("ingress", help="updates/s through the full pipeline vs bare aiogram"))
+    args = parser.parse_args()
+    return asyncio.run(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

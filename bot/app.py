@@ -1,0 +1,119 @@
+"""Composition root: builds storage, services, the scheduler and the dispatcher, and runs their lifecycle.
+
+Nothing else creates connections or long-lived objects; everything is passed down from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from aiogram import Dispatcher
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.domain import ChatRef
+from bot.i18n import I18n
+from bot.middlewares.context import MemberContextMiddleware
+from bot.middlewares.dedupe import DedupeMiddleware, InFlight
+from bot.platforms.telegram.responses import pin_response_types
+from bot.services.activity import ActivityBuffer
+from bot.services.chats import ChatDirectory
+from bot.services.checkin import CheckinRules, CheckinService, local_day
+from bot.services.members import MemberService
+from bot.services.ports import Clock
+from bot.services.updates import SeenUpdates
+import handlers
+from models.storage import SqlActivityStore, SqlChatPreferencesStore, SqlStorage
+from scheduler import make_scheduler
+
+logger = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_SECONDS = 1.0
+DRAIN_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock
+    storage: SqlStorage
+    activity_store: SqlActivityStore
+    buffer: ActivityBuffer
+    seen: SeenUpdates
+    chats: ChatDirectory
+    i18n: I18n
+    checkins: CheckinService
+    members: MemberService
+    scheduler: AsyncIOScheduler
+    in_flight: InFlight = field(default_factory=InFlight)
+    _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
+    _flusher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Load what the hot path keeps in memory, then start the flusher and the scheduler."""
+        await self.chats.load(SqlChatPreferencesStore(self.storage))
+        await self.seen.load(self.activity_store, self.clock.now())
+        self._stop_flusher.clear()
+        self._flusher = asyncio.create_task(self.buffer.run(FLUSH_INTERVAL_SECONDS, self._stop_flusher))
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Finish in-flight updates, flush buffers, close the database. Safe to call twice."""
+        if not await self.in_flight.wait_idle(DRAIN_TIMEOUT_SECONDS):
+            logger.warning("%d updates still running after %ss; stopping anyway", self.in_flight.count, DRAIN_TIMEOUT_SECONDS)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._flusher is not None:
+            self._stop_flusher.set()
+            await self._flusher
+            self._flusher = None
+        await self.buffer.flush()
+        await self.storage.dispose()
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
+    clock = clock or SystemClock()
+    storage = SqlStorage.from_url(settings.database.url, echo=settings.database.echo)
+    activity_store = SqlActivityStore(storage)
+    chats = ChatDirectory(settings.community.timezone, settings.community.language)
+
+    def day_of(chat: ChatRef, at: datetime) -> date:
+        return local_day(at, chats.timezone(chat))
+
+    buffer = ActivityBuffer(activity_store, day_of)
+    rules = CheckinRules(base_points=settings.points.checkin, streak_bonus=dict(settings.points.streak_bonus))
+    return App(
+        settings=settings,
+        clock=clock,
+        storage=storage,
+        activity_store=activity_store,
+        buffer=buffer,
+        seen=SeenUpdates(),
+        chats=chats,
+        i18n=I18n(),
+        checkins=CheckinService(storage.unit_of_work, rules, chats.member_timezone, buffer.checked_in),
+        members=MemberService(storage.unit_of_work, clock, chats.member_timezone),
+        scheduler=make_scheduler(settings.community.timezone),
+    )
+
+
+def build_dispatcher(app: App) -> Dispatcher:
+    """A fresh Dispatcher wired to ``app`` (tests build one per test)."""
+    pin_response_types()
+    dispatcher = Dispatcher(
+        disable_fsm=True,  # no conversation state yet; the FSM middleware would cost a lookup per update
+        i18n=app.i18n,
+        chats=app.chats,
+        checkins=app.checkins,
+        members=app.members,
+        community_name=app.settings.community.name,
+        operators=frozenset(app.settings.community.operators),
+    )
+    dispatcher.update.outer_middleware(DedupeMiddleware(app.seen, app.buffer, app.in_flight))
+    dispatcher.update.outer_middleware(MemberContextMiddleware(app.i18n, app.chats, app.buffer))
+    handlers.install(dispatcher)
+    return dispatcher

@@ -1,0 +1,112 @@
+"""``cradle`` command line (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings, resolve_config_path
+
+logger = logging.getLogger("cradle")
+
+NO_TOKEN = (
+    "No Telegram bot token: create a bot with @BotFather in Telegram (/newbot), then put the token it gives you "
+    "into [telegram].token in {path} (or set CRADLE_TELEGRAM__TOKEN)."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (default ./config.toml or $CRADLE_CONFIG)"
+    )
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+
+    parser = argparse.ArgumentParser(prog="cradle", description="Cradle, the community bot for parenting groups.", parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    config = commands.add_parser("config", help="configuration tools", parents=[common]).add_subparsers(dest="action", required=True)
+    check = config.add_parser("check", help="validate a config file", parents=[common])
+    check.add_argument("path", nargs="?", help="file to check (default: --config)")
+    check.set_defaults(func=_config_check)
+
+    db = commands.add_parser("db", help="database tools", parents=[common]).add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply migrations up to the latest", parents=[common]).set_defaults(func=_db_upgrade)
+
+    run = commands.add_parser("run", help="run the bot", parents=[common])
+    run.add_argument("--webhook", action="store_true", help="serve a webhook instead of long polling")
+    run.set_defaults(func=_run)
+    parser.set_defaults(config=None, verbose=False)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one line per update is too chatty
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    load_settings(args.path or args.config, required=True)
+    print("OK")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from models import migrate
+
+    settings = load_settings(args.config)
+    migrate.upgrade(settings.database.url)
+    print(f"database is at revision {migrate.head_revision(settings.database.url)}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    if not settings.telegram.token.get_secret_value():
+        print(NO_TOKEN.format(path=resolve_config_path(args.config)), file=sys.stderr)
+        return 2
+    webhook = args.webhook or settings.telegram.mode == "webhook"
+    return asyncio.run(_serve(settings, webhook=webhook))
+
+
+async def _serve(settings: Settings, *, webhook: bool) -> int:
+    from bot.app import build_app
+    from bot.platforms.telegram.runner import StartupError, make_bot, run_polling, run_webhook
+    from models import migrate
+    from models.engine import make_engine
+
+    engine = make_engine(settings.database.url)
+    try:
+        current = await migrate.is_current(engine)
+    finally:
+        await engine.dispose()
+    if not current:
+        print("The database is not migrated to the latest schema: run `cradle db upgrade` first.", file=sys.stderr)
+        return 2
+    app = build_app(settings)
+    bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
+    try:
+        await (run_webhook(app, bot) if webhook else run_polling(app, bot))
+    except StartupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0

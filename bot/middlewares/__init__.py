@@ -1,0 +1,1 @@
+"""aiogram middlewares: the per-update pipeline (dedupe, member context, activity, i18n)."""

@@ -1,0 +1,137 @@
+"""Running the bot against Telegram: long polling or a webhook server, with a clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.types import Update
+from aiohttp import web
+
+from bot.app import App, build_dispatcher
+from bot.platforms.telegram.commands import set_command_menus
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "poll_answer",
+    "chat_member",
+    "my_chat_member",
+    "message_reaction",
+]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message is one sentence for the operator."""
+
+
+def make_bot(token: str, api_base: str = "") -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
+    return Bot(token, session=session)
+
+
+async def prepare(bot: Bot, app: App) -> None:
+    """Check the token, publish the command menus and warn when privacy mode hides group messages."""
+    try:
+        me = await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise StartupError(
+            "Telegram rejected the bot token: copy it again from @BotFather into [telegram].token "
+            "of your config (or CRADLE_TELEGRAM__TOKEN)."
+        ) from None
+    logger.info("connected as @%s (id %s)", me.username, me.id)
+    await set_command_menus(bot, app.i18n, app.settings.community.language)
+    if not me.can_read_all_group_messages:
+        logger.warning("privacy mode is on: the bot sees only commands and replies in groups")
+        admin_chat = app.settings.community.admin_chat_id
+        if admin_chat is not None:
+            t = app.i18n.translators[app.settings.community.language]
+            try:
+                await bot.send_message(admin_chat, t("admin.privacy_mode_on"))
+            except TelegramAPIError as exc:
+                logger.warning("could not warn the admin chat %s: %s", admin_chat, exc)
+
+
+async def run_polling(app: App, bot: Bot) -> None:
+    dispatcher = build_dispatcher(app)
+    await app.start()
+    try:
+        await prepare(bot, app)
+        await bot.delete_webhook(drop_pending_updates=False)
+        # start_polling handles SIGTERM/SIGINT: it stops fetching, then we drain and flush below.
+        await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, close_bot_session=False)
+    finally:
+        await app.stop()
+        await bot.session.close()
+
+
+async def run_webhook(app: App, bot: Bot) -> None:
+    settings = app.settings.telegram.webhook
+    if not settings.url:
+        raise StartupError("Webhook mode needs [telegram.webhook].url, the public HTTPS address Telegram should call.")
+    dispatcher = build_dispatcher(app)
+    await app.start()
+    runner: web.AppRunner | None = None
+    try:
+        await prepare(bot, app)
+        web_app = web.Application()
+        web_app.router.add_post(settings.path, webhook_handler(dispatcher, bot, settings.secret.get_secret_value()))
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+        await bot.set_webhook(
+            settings.url,
+            secret_token=settings.secret.get_secret_value() or None,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        logger.info("webhook listening on %s:%s%s", settings.listen_host, settings.listen_port, settings.path)
+        await _wait_for_signal()
+    finally:
+        if runner is not None:
+            await runner.cleanup()  # stop taking updates; in-flight requests finish first
+        await app.stop()
+        await bot.session.close()
+
+
+def webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str):  # type: ignore[no-untyped-def]
+    """Answer Telegram only after the update is processed.
+
+    aiogram's stock handler answers first and works in the background, so a crash would lose the
+    update. Here a failure answers 500 and Telegram redelivers; the dedupe middleware makes the
+    redelivery harmless.
+    """
+
+    async def handle(request: web.Request) -> web.Response:
+        if secret and not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+            return web.Response(status=401, text="bad secret token")
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": bot})
+        except ValueError:
+            return web.Response(status=400, text="not an update")
+        try:
+            await dispatcher.feed_update(bot, update)
+        except Exception:
+            logger.exception("update %s failed; asking Telegram to redeliver", update.update_id)
+            return web.Response(status=500)
+        return web.Response(status=200)
+
+    return handle
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logger.info("stop requested; finishing in-flight updates")

@@ -1,0 +1,152 @@
+"""Daily check-in: one per member per local day, with a consecutive-day streak.
+
+Check-ins are group-committed: concurrent requests share one transaction, and each member
+learns her result only after it is committed. Members already known to have checked in
+today are answered from memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain import CheckinRecord, MemberRef
+from bot.services import ledger, retry
+from bot.services.batching import Batcher
+from bot.services.ports import LedgerEntry, NewCheckin, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinRules:
+    base_points: int = 10
+    streak_bonus: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinResult:
+    new: bool
+    day: date
+    streak: int
+    awarded: int = 0
+    bonus: int = 0
+    balance: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinRequest:
+    member: MemberRef
+    day: date
+    at: datetime
+
+
+def local_day(at: datetime, timezone: ZoneInfo) -> date:
+    return at.astimezone(timezone).date()
+
+
+def streak_after(last: CheckinRecord | None, today: date) -> int:
+    """Streak length if the member checks in ``today``: yesterday's streak plus one, else a fresh start."""
+    if last is not None and last.day == today - timedelta(days=1):
+        return last.streak + 1
+    return 1
+
+
+def current_streak(last_day: date | None, streak: int, today: date) -> int:
+    """A streak is alive while the last check-in was today or yesterday."""
+    if last_day is None or last_day < today - timedelta(days=1):
+        return 0
+    return streak
+
+
+def points_for(streak: int, rules: CheckinRules) -> tuple[int, int]:
+    """(base, bonus): the bonus is paid on the day the streak reaches a configured length."""
+    return rules.base_points, rules.streak_bonus.get(streak, 0)
+
+
+def checkin_key(member: MemberRef, day: date) -> str:
+    return f"checkin:{member.chat.platform}:{member.chat.external_id}:{member.user.external_id}:{day.isoformat()}"
+
+
+class CheckinService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        rules: CheckinRules,
+        timezone_of: Callable[[MemberRef], ZoneInfo],
+        on_checked_in: Callable[[MemberRef, date, datetime], None] = lambda member, day, at: None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._rules = rules
+        self._timezone_of = timezone_of
+        self._on_checked_in = on_checked_in
+        # The latest check-in we know of per member. Rows are never deleted, so "checked in
+        # today" read from here is always true; anything else is decided by the database.
+        self._known: dict[MemberRef, CheckinRecord] = {}
+        self._batcher: Batcher[CheckinRequest, CheckinResult] = Batcher(self._check_in_batch)
+
+    async def check_in(self, member: MemberRef, at: datetime) -> CheckinResult:
+        """Check in at ``at`` (the event's own time, so a redelivered update lands on the same day)."""
+        today = local_day(at, self._timezone_of(member))
+        known = self._known.get(member)
+        if known is not None and known.day >= today:
+            return CheckinResult(new=False, day=today, streak=known.streak)
+        result = await self._batcher.submit(CheckinRequest(member, today, at))
+        if result.new:
+            self._on_checked_in(member, today, at)
+        return result
+
+    async def _check_in_batch(self, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
+        return await retry.on_conflict(lambda: self._check_in_once(requests))
+
+    async def _check_in_once(self, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
+        async with self._uow_factory() as uow:
+            latest = await uow.checkins.latest_many([request.member for request in requests])
+            planned: list[tuple[CheckinRequest, int]] = []
+            for request in requests:
+                last = latest.get(request.member)
+                if last is None or last.day < request.day:
+                    streak = streak_after(last, request.day)
+                    planned.append((request, streak))
+                    latest[request.member] = CheckinRecord(request.day, streak)  # a twin in this batch is refused
+            inserted = await uow.checkins.add_many(
+                [NewCheckin(request.member, request.day, streak, request.at) for request, streak in planned]
+            )
+            entries = []
+            for request, streak in planned:
+                base, bonus = points_for(streak, self._rules)
+                if (request.member, request.day) in inserted and base + bonus:
+                    entries.append(
+                        LedgerEntry(
+                            member=request.member,
+                            delta=base + bonus,
+                            reason="checkin",
+                            reference=request.day.isoformat(),
+                            idempotency_key=checkin_key(request.member, request.day),
+                            at=request.at,
+                        )
+                    )
+            balances = await ledger.post_many(uow, entries)
+            await uow.commit()
+        return [self._result(request, latest, inserted, balances) for request in requests]
+
+    def _result(
+        self,
+        request: CheckinRequest,
+        latest: dict[MemberRef, CheckinRecord],
+        inserted: set[tuple[MemberRef, date]],
+        balances: Mapping[str, int],
+    ) -> CheckinResult:
+        record = latest[request.member]
+        if (request.member, request.day) not in inserted:
+            # Already checked in (possibly by a concurrent instance that won the database race).
+            if record.day == request.day:
+                self._known[request.member] = record
+            return CheckinResult(new=False, day=request.day, streak=record.streak)
+        inserted.discard((request.member, request.day))  # a twin request later in the batch is "already"
+        self._known[request.member] = record
+        base, bonus = points_for(record.streak, self._rules)
+        key = checkin_key(request.member, request.day)
+        return CheckinResult(
+            new=True, day=request.day, streak=record.streak, awarded=base + bonus, bonus=bonus, balance=balances.get(key)
+        )

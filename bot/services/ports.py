@@ -1,0 +1,111 @@
+"""Ports: what the core needs from storage, time and chats. ``models/`` and the platforms implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware UTC datetime."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One append-only points movement. ``idempotency_key`` makes a retried event pay once."""
+
+    member: MemberRef
+    delta: int
+    reason: str
+    idempotency_key: str
+    reference: str | None = None
+    at: datetime | None = None
+
+
+class MemberRepository(Protocol):
+    async def standing(self, member: MemberRef) -> MemberStanding | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewCheckin:
+    member: MemberRef
+    day: date
+    streak: int
+    at: datetime
+
+
+class CheckinRepository(Protocol):
+    async def latest_many(self, members: Sequence[MemberRef]) -> dict[MemberRef, CheckinRecord]:
+        """Each member's most recent check-in (members with none are absent)."""
+        ...
+
+    async def add_many(self, checkins: Sequence[NewCheckin]) -> set[tuple[MemberRef, date]]:
+        """Insert check-ins; returns those stored now. A day that already has one is skipped (database-enforced)."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    async def append_many(self, entries: Sequence[LedgerEntry]) -> dict[str, int]:
+        """Insert entries whose key is new and move balances with them, in the caller's transaction.
+
+        Returns {idempotency key: member's balance afterwards} for the entries inserted now.
+        """
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving it without ``commit`` rolls back."""
+
+    members: MemberRepository
+    checkins: CheckinRepository
+    ledger: LedgerRepository
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWorkContext:
+        """A read-only unit of work may run beside writers (and must not write)."""
+        ...
+
+
+class UnitOfWorkContext(Protocol):
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+class ActivityStore(Protocol):
+    """Where the write-behind buffer lands: members seen, activity counts and processed update ids."""
+
+    async def record(self, tallies: Sequence[ActivityTally], processed_updates: Sequence[tuple[str, int]]) -> None:
+        """Add the tallies to the daily aggregates and remember the update ids, in one transaction."""
+        ...
+
+    async def recent_updates(self, since: datetime) -> list[tuple[str, int]]:
+        """Update ids processed since ``since``; older ones are forgotten."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPreferences:
+    """Per-chat overrides of the community defaults (None = use the default)."""
+
+    timezone: str | None = None
+    language: str | None = None
+
+
+class ChatPreferencesStore(Protocol):
+    async def load_all(self) -> dict[ChatRef, ChatPreferences]: ...
+
+
+class Notifier(Protocol):
+    """Sends plain text into a chat on whatever platform the chat lives."""
+
+    async def send_text(self, chat: ChatRef, text: str) -> None: ...

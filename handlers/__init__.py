@@ -1,0 +1,25 @@
+"""aiogram routers, assembled in a fixed order: error handling first, then features.
+
+Command routers hang under one parent whose root filter lets through only messages that
+start with "/", so the plain chat messages that make up most traffic skip every command
+filter in a single check.
+"""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher, Router
+
+from handlers import checkin, errors, points, start
+from handlers.filters import LooksLikeCommand
+
+
+def install(dispatcher: Dispatcher) -> None:
+    errors.register(dispatcher)
+    dispatcher.include_router(make_command_router())
+
+
+def make_command_router() -> Router:
+    commands = Router(name="commands")
+    commands.message.filter(LooksLikeCommand())
+    commands.include_routers(start.make_router(), checkin.make_router(), points.make_router())
+    return commands

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot.domain import MemberRef
+from bot.i18n import Translator
+from bot.services.checkin import CheckinService
+from handlers.filters import IN_GROUP, IN_PRIVATE
+
+
+def make_router() -> Router:
+    router = Router(name="checkin")
+
+    @router.message(Command("checkin"), IN_GROUP)
+    async def cmd_checkin(message: Message, member: MemberRef, checkins: CheckinService, t: Translator) -> None:
+        result = await checkins.check_in(member, at=message.date)
+        if not result.new:
+            text = t("checkin.already", streak=result.streak)
+        elif result.bonus:
+            text = t("checkin.done_bonus", points=result.awarded, bonus=result.bonus, streak=result.streak)
+        else:
+            text = t("checkin.done", points=result.awarded, streak=result.streak)
+        await message.reply(text)
+
+    @router.message(Command("checkin"), IN_PRIVATE)
+    async def cmd_checkin_private(message: Message, t: Translator) -> None:
+        await message.answer(t("checkin.group_only"))
+
+    return router

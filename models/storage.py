@@ -1,0 +1,548 @@
+"""SQL implementations of the core's storage ports. All SQL of the bot lives in ``models/``.
+
+Statements are written set-based and run as executemany or with expanding IN lists, so a
+batch of any size costs a handful of round trips and reuses one compiled statement.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, case, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.domain import ActivityTally, ChatInfo, ChatRef, CheckinRecord, MemberRef, MemberStanding, UserInfo, UserRef
+from bot.services.errors import StorageConflict
+from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin
+from models.engine import make_engine, make_read_engine
+from models.ranges import to_ranges
+from models.tables import Chat, Checkin, DailyActivity, Membership, ProcessedUpdate, UserAccount
+from models.tables import LedgerEntry as LedgerRow
+
+chat_t = Chat.__table__
+user_t = UserAccount.__table__
+membership_t = Membership.__table__
+checkin_t = Checkin.__table__
+ledger_t = LedgerRow.__table__
+activity_t = DailyActivity.__table__
+processed_t = ProcessedUpdate.__table__
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class IdCache:
+    """Database ids of chats, users and memberships, shared by all units of work.
+
+    Ids enter only after the transaction that created them commits, so a rolled-back
+    insert never leaves a dangling id behind.
+    """
+
+    def __init__(self) -> None:
+        self.chats: dict[ChatRef, int] = {}
+        self.users: dict[UserRef, int] = {}
+        self.members: dict[MemberRef, int] = {}
+
+    def merge(self, other: IdCache) -> None:
+        self.chats.update(other.chats)
+        self.users.update(other.users)
+        self.members.update(other.members)
+
+
+class SqlStorage:
+    """Entry point to storage: builds units of work over a write engine and an optional read engine."""
+
+    def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
+        self.engine = engine
+        self.read_engine = read_engine or engine
+        self.ids = IdCache()
+        self.insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @classmethod
+    def from_url(cls, url: str, *, echo: bool = False) -> SqlStorage:
+        return cls(make_engine(url, echo=echo), make_read_engine(url, echo=echo))
+
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self, read_only=read_only)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+class SqlUnitOfWork:
+    """One transaction on one connection; ``commit`` must be called, leaving rolls back."""
+
+    def __init__(self, storage: SqlStorage, *, read_only: bool = False) -> None:
+        self._storage = storage
+        self._engine = storage.read_engine if read_only else storage.engine
+        self._connection: AsyncConnection | None = None
+        self._new_ids = IdCache()
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._connection = await self._engine.connect()
+        await self._connection.begin()
+        resolver = MemberResolver(self._connection, self._storage, self._new_ids)
+        self.members = SqlMemberRepository(self._connection, resolver)
+        self.checkins = SqlCheckinRepository(self._connection, resolver, self._storage)
+        self.ledger = SqlLedgerRepository(self._connection, resolver, self._storage)
+        return self
+
+    async def commit(self) -> None:
+        assert self._connection is not None
+        await self._connection.commit()
+        self._storage.ids.merge(self._new_ids)
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        assert self._connection is not None
+        try:
+            if self._connection.in_transaction():
+                await self._connection.rollback()
+        finally:
+            await self._connection.close()
+        if is_transient(exc):
+            raise StorageConflict() from exc
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction may simply be run again.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+@asynccontextmanager
+async def _conflicts_are_transient() -> AsyncIterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_transient(exc):
+            raise StorageConflict() from exc
+        raise
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return sqlstate in TRANSIENT_SQLSTATES
+
+
+class MemberResolver:
+    """Maps refs to row ids, creating chat, user and membership rows on first sight."""
+
+    def __init__(self, connection: AsyncConnection, storage: SqlStorage, new_ids: IdCache) -> None:
+        self._connection = connection
+        self._storage = storage
+        self._new = new_ids
+
+    def known(self, member: MemberRef) -> int | None:
+        return self._storage.ids.members.get(member) or self._new.members.get(member)
+
+    async def find(self, member: MemberRef) -> int | None:
+        """The membership id without creating anything."""
+        known = self.known(member)
+        if known is not None:
+            return known
+        stmt = (
+            select(membership_t.c.id)
+            .join(chat_t, chat_t.c.id == membership_t.c.chat_id)
+            .join(user_t, user_t.c.id == membership_t.c.user_id)
+            .where(
+                chat_t.c.platform == member.chat.platform,
+                chat_t.c.external_id == member.chat.external_id,
+                user_t.c.platform == member.user.platform,
+                user_t.c.external_id == member.user.external_id,
+            )
+        )
+        return (await self._connection.execute(stmt)).scalar_one_or_none()
+
+    async def ensure(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
+        """Membership ids for all ``members``, creating the missing rows."""
+        ids: dict[MemberRef, int] = {}
+        missing: list[MemberRef] = []
+        for member in dict.fromkeys(members):
+            known = self.known(member)
+            if known is None:
+                missing.append(member)
+            else:
+                ids[member] = known
+        if not missing:
+            return ids
+        chats = await self._ref_ids(chat_t, {m.chat for m in missing}, self._storage.ids.chats, self._new.chats)
+        users = await self._ref_ids(user_t, {m.user for m in missing}, self._storage.ids.users, self._new.users)
+        now = datetime.now(UTC)
+        pairs = {(chats[m.chat], users[m.user]): m for m in missing}
+        await self._connection.execute(
+            self._storage.insert(membership_t).on_conflict_do_nothing(index_elements=["chat_id", "user_id"]),
+            [{"chat_id": chat_id, "user_id": user_id, "joined_at": now} for chat_id, user_id in sorted(pairs)],
+        )
+        rows = await self._connection.execute(
+            select(membership_t.c.id, membership_t.c.chat_id, membership_t.c.user_id).where(
+                tuple_(membership_t.c.chat_id, membership_t.c.user_id).in_(bindparam("pairs", expanding=True))
+            ),
+            {"pairs": list(pairs)},
+        )
+        for row in rows:
+            member = pairs[(row.chat_id, row.user_id)]
+            ids[member] = self._new.members[member] = row.id
+        return ids
+
+    async def _ref_ids(self, table: Any, refs: set[Any], cache: dict[Any, int], new: dict[Any, int]) -> dict[Any, int]:
+        ids = {ref: cache.get(ref) or new.get(ref) for ref in refs}
+        missing = [ref for ref, known in ids.items() if known is None]
+        if missing:
+            await self._connection.execute(
+                self._storage.insert(table).on_conflict_do_nothing(index_elements=["platform", "external_id"]),
+                [{"platform": ref.platform, "external_id": ref.external_id} for ref in missing],
+            )
+            for ref, row_id in (await _ids_of(self._connection, table, missing)).items():
+                ids[ref] = new[ref] = row_id
+        return ids  # type: ignore[return-value]
+
+
+async def _ids_of(connection: AsyncConnection, table: Any, refs: Sequence[Any]) -> dict[Any, int]:
+    by_platform: dict[str, dict[str, Any]] = defaultdict(dict)
+    for ref in refs:
+        by_platform[ref.platform][ref.external_id] = ref
+    ids: dict[Any, int] = {}
+    for platform, wanted in by_platform.items():
+        rows = await connection.execute(
+            select(table.c.id, table.c.external_id).where(
+                table.c.platform == platform, table.c.external_id.in_(bindparam("external_ids", expanding=True))
+            ),
+            {"external_ids": list(wanted)},
+        )
+        for row in rows:
+            ids[wanted[row.external_id]] = row.id
+    return ids
+
+
+class SqlMemberRepository:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver) -> None:
+        self._connection = connection
+        self._resolver = resolver
+
+    async def standing(self, member: MemberRef) -> MemberStanding | None:
+        membership_id = await self._resolver.find(member)
+        if membership_id is None:
+            return None
+        row = (await self._connection.execute(STANDING, {"membership_id": membership_id})).one()
+        return MemberStanding(
+            balance=row.balance,
+            rank=row.ahead + 1,
+            members_ranked=row.ranked,
+            streak=row.streak or 0,
+            last_checkin=_as_date(row.last_day),
+            checkins=row.checkins,
+            joined_at=utc(row.joined_at),
+        )
+
+
+def _standing_statement() -> Any:
+    """Balance, rank among present members, check-in count and latest streak in one query (built once)."""
+    me = membership_t.alias("me")
+    others = membership_t.alias("others")
+    in_chat = (others.c.chat_id == me.c.chat_id, others.c.left_at.is_(None))
+    ahead = select(func.count()).select_from(others).where(*in_chat, others.c.balance > me.c.balance)
+    ranked = select(func.count()).select_from(others).where(*in_chat)
+    checkins = select(func.count()).where(checkin_t.c.membership_id == me.c.id)
+    latest = select(checkin_t).where(checkin_t.c.membership_id == me.c.id).order_by(checkin_t.c.local_date.desc()).limit(1)
+    return select(
+        me.c.balance,
+        me.c.joined_at,
+        ahead.scalar_subquery().label("ahead"),
+        ranked.scalar_subquery().label("ranked"),
+        checkins.scalar_subquery().label("checkins"),
+        latest.with_only_columns(checkin_t.c.local_date).scalar_subquery().label("last_day"),
+        latest.with_only_columns(checkin_t.c.streak).scalar_subquery().label("streak"),
+    ).where(me.c.id == bindparam("membership_id"))
+
+
+STANDING = _standing_statement()
+
+
+def _as_date(value: date | str | None) -> date | None:
+    # A scalar subquery loses the column type on SQLite, which then returns the ISO string.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+class SqlCheckinRepository:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+        self._connection = connection
+        self._resolver = resolver
+        self._insert = storage.insert
+
+    async def latest_many(self, members: Sequence[MemberRef]) -> dict[MemberRef, CheckinRecord]:
+        ids = await self._resolver.ensure(members)
+        by_id = {membership_id: member for member, membership_id in ids.items()}
+        newest = (
+            select(checkin_t.c.membership_id, func.max(checkin_t.c.local_date).label("day"))
+            .where(checkin_t.c.membership_id.in_(bindparam("ids", expanding=True)))
+            .group_by(checkin_t.c.membership_id)
+            .subquery()
+        )
+        rows = await self._connection.execute(
+            select(checkin_t.c.membership_id, checkin_t.c.local_date, checkin_t.c.streak).join(
+                newest, (newest.c.membership_id == checkin_t.c.membership_id) & (newest.c.day == checkin_t.c.local_date)
+            ),
+            {"ids": list(by_id)},
+        )
+        return {by_id[row.membership_id]: CheckinRecord(day=row.local_date, streak=row.streak) for row in rows}
+
+    async def add_many(self, checkins: Sequence[NewCheckin]) -> set[tuple[MemberRef, date]]:
+        if not checkins:
+            return set()
+        ids = await self._resolver.ensure(c.member for c in checkins)
+        by_key = {(ids[c.member], c.day): c.member for c in checkins}
+        result = await self._connection.execute(
+            self._insert(checkin_t)
+            .on_conflict_do_nothing(index_elements=["membership_id", "local_date"])
+            .returning(checkin_t.c.membership_id, checkin_t.c.local_date),
+            [
+                {"membership_id": ids[c.member], "local_date": c.day, "streak": c.streak, "created_at": c.at}
+                for c in checkins
+            ],
+        )
+        return {(by_key[(row.membership_id, row.local_date)], row.local_date) for row in result}
+
+
+class SqlLedgerRepository:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+        self._connection = connection
+        self._resolver = resolver
+        self._insert = storage.insert
+
+    async def append_many(self, entries: Sequence[LedgerEntry]) -> dict[str, int]:
+        ids = await self._resolver.ensure(entry.member for entry in entries)
+        now = datetime.now(UTC)
+        result = await self._connection.execute(
+            self._insert(ledger_t)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(ledger_t.c.idempotency_key),
+            [
+                {
+                    "membership_id": ids[e.member],
+                    "delta": e.delta,
+                    "reason": e.reason,
+                    "reference": e.reference,
+                    "idempotency_key": e.idempotency_key,
+                    "created_at": e.at or now,
+                }
+                for e in entries
+            ],
+        )
+        paid = set(result.scalars())
+        if not paid:
+            return {}
+        deltas: dict[int, int] = defaultdict(int)
+        for entry in entries:
+            if entry.idempotency_key in paid:
+                deltas[ids[entry.member]] += entry.delta
+        # Same transaction as the ledger rows: a balance can never drift from its ledger sum.
+        await self._connection.execute(
+            update(membership_t)
+            .where(membership_t.c.id == bindparam("membership"))
+            .values(balance=membership_t.c.balance + bindparam("delta")),
+            # In id order, so concurrent transactions lock rows in the same order and cannot deadlock.
+            [{"membership": membership_id, "delta": delta} for membership_id, delta in sorted(deltas.items())],
+        )
+        rows = await self._connection.execute(
+            select(membership_t.c.id, membership_t.c.balance).where(
+                membership_t.c.id.in_(bindparam("ids", expanding=True))
+            ),
+            {"ids": list(deltas)},
+        )
+        balances = {row.id: row.balance for row in rows}
+        return {e.idempotency_key: balances[ids[e.member]] for e in entries if e.idempotency_key in paid}
+
+
+class SqlActivityStore:
+    """Lands the write-behind activity buffer: members, daily aggregates, processed update ids."""
+
+    # last_active_at is kept to within this: a member chatting all day costs one membership write an hour.
+    PRESENCE_PRECISION = timedelta(hours=1)
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+        # Platform info last written per ref, so an unchanged name is not rewritten every second.
+        self._written: dict[ChatRef | UserRef, ChatInfo | UserInfo] = {}
+        # Per member: (last_active_at, left_at) as last written.
+        self._presence: dict[MemberRef, tuple[datetime, datetime | None]] = {}
+
+    async def record(self, tallies: Sequence[ActivityTally], processed_updates: Sequence[tuple[str, int]]) -> None:
+        if not tallies and not processed_updates:
+            return
+        new_ids = IdCache()
+        chat_infos = self._to_write(_latest(tallies, lambda t: (t.member.chat, t.chat)), self._storage.ids.chats)
+        user_infos = self._to_write(_latest(tallies, lambda t: (t.member.user, t.user)), self._storage.ids.users)
+        presence = self._presence_to_write(tallies)
+        async with _conflicts_are_transient(), self._storage.engine.begin() as connection:
+            if tallies:
+                new_ids.chats = self._storage.ids.chats | await self._upsert_refs(connection, chat_t, chat_infos)
+                new_ids.users = self._storage.ids.users | await self._upsert_refs(connection, user_t, user_infos)
+                new_ids.members = self._storage.ids.members | await self._upsert_memberships(
+                    connection, presence, new_ids.chats, new_ids.users
+                )
+                await self._add_activity(connection, tallies, new_ids.members)
+            if processed_updates:
+                await self._add_processed(connection, processed_updates)
+        self._storage.ids.merge(new_ids)
+        self._written.update((ref, info) for ref, info in (chat_infos | user_infos).items() if info is not None)
+        self._presence.update(presence)
+
+    async def recent_updates(self, since: datetime) -> list[tuple[str, int]]:
+        async with self._storage.engine.begin() as connection:
+            await connection.execute(delete(processed_t).where(processed_t.c.processed_at < since))
+            rows = await connection.execute(select(processed_t.c.platform, processed_t.c.first_id, processed_t.c.last_id))
+            ids = {(row.platform, update_id) for row in rows for update_id in range(row.first_id, row.last_id + 1)}
+            return sorted(ids)
+
+    def _to_write(self, latest: dict[Any, Any], known_ids: dict[Any, int]) -> dict[Any, Any]:
+        """Refs to upsert: unknown ones, and known ones whose platform info changed since we wrote it."""
+        return {
+            ref: info
+            for ref, info in latest.items()
+            if ref not in known_ids or (info is not None and self._written.get(ref) != info)
+        }
+
+    async def _upsert_refs(self, connection: AsyncConnection, table: Any, infos: dict[Any, Any]) -> dict[Any, int]:
+        if not infos:
+            return {}
+        stmt = self._storage.insert(table)
+        columns = [name for name in _info_columns(table, None) if name not in ("platform", "external_id")]
+        # Blank info (a count without fresh platform data) never overwrites what is stored.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["platform", "external_id"],
+            set_={name: func.coalesce(func.nullif(stmt.excluded[name], ""), table.c[name]) for name in columns},
+        )
+        refs = {(ref.platform, ref.external_id): ref for ref in infos}
+        rows = await connection.execute(
+            stmt.returning(table.c.id, table.c.platform, table.c.external_id),
+            [{"platform": r.platform, "external_id": r.external_id, **_info_columns(table, i)} for r, i in infos.items()],
+        )
+        return {refs[(row.platform, row.external_id)]: row.id for row in rows}
+
+    def _presence_to_write(self, tallies: Sequence[ActivityTally]) -> dict[MemberRef, tuple[datetime, datetime | None]]:
+        """Memberships to write: new ones, a join or leave, or activity newer than the stored precision."""
+        latest: dict[MemberRef, ActivityTally] = {}
+        for tally in tallies:
+            if tally.member not in latest or tally.last_seen_at >= latest[tally.member].last_seen_at:
+                latest[tally.member] = tally
+        wanted = {}
+        for member, tally in latest.items():
+            written = self._presence.get(member)
+            if (
+                member not in self._storage.ids.members
+                or written is None
+                or written[1] != tally.left_at
+                or tally.last_seen_at - written[0] >= self.PRESENCE_PRECISION
+            ):
+                wanted[member] = (tally.last_seen_at, tally.left_at)
+        return wanted
+
+    async def _upsert_memberships(
+        self,
+        connection: AsyncConnection,
+        presence: dict[MemberRef, tuple[datetime, datetime | None]],
+        chats: dict[ChatRef, int],
+        users: dict[UserRef, int],
+    ) -> dict[MemberRef, int]:
+        if not presence:
+            return {}
+        pairs = {(chats[m.chat], users[m.user]): m for m in presence}
+        stmt = self._storage.insert(membership_t)
+        newer, current = stmt.excluded.last_active_at, membership_t.c.last_active_at
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["chat_id", "user_id"],
+            set_={
+                "last_active_at": case((current.is_(None), newer), (newer > current, newer), else_=current),
+                "joined_at": func.coalesce(membership_t.c.joined_at, stmt.excluded.joined_at),
+                "left_at": stmt.excluded.left_at,
+            },
+        )
+        rows = await connection.execute(
+            stmt.returning(membership_t.c.id, membership_t.c.chat_id, membership_t.c.user_id),
+            # Sorted, so concurrent transactions lock membership rows in one order.
+            [
+                {"chat_id": chat_id, "user_id": user_id, "joined_at": seen, "last_active_at": seen, "left_at": left}
+                for (chat_id, user_id), (seen, left) in sorted(
+                    ((pair, presence[member]) for pair, member in pairs.items()), key=lambda item: item[0]
+                )
+            ],
+        )
+        return {pairs[(row.chat_id, row.user_id)]: row.id for row in rows}
+
+    async def _add_activity(
+        self, connection: AsyncConnection, tallies: Sequence[ActivityTally], members: dict[MemberRef, int]
+    ) -> None:
+        counters = ("messages", "media", "links", "checkins")
+        stmt = self._storage.insert(activity_t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["membership_id", "local_date"],
+            set_={name: activity_t.c[name] + stmt.excluded[name] for name in counters},
+        )
+        await connection.execute(
+            stmt,
+            [
+                {"membership_id": members[t.member], "local_date": t.day, **{name: getattr(t, name) for name in counters}}
+                for t in tallies
+            ],
+        )
+
+    async def _add_processed(self, connection: AsyncConnection, processed: Sequence[tuple[str, int]]) -> None:
+        # Update ids arrive nearly consecutive, so a flush stores a few ranges instead of a row per update.
+        by_platform: dict[str, list[int]] = defaultdict(list)
+        for platform, update_id in processed:
+            by_platform[platform].append(update_id)
+        now = datetime.now(UTC)
+        rows = [
+            {"platform": platform, "first_id": first, "last_id": last, "processed_at": now}
+            for platform, ids in by_platform.items()
+            for first, last in to_ranges(ids)
+        ]
+        await connection.execute(processed_t.insert(), rows)
+
+
+class SqlChatPreferencesStore:
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+
+    async def load_all(self) -> dict[ChatRef, ChatPreferences]:
+        async with self._storage.engine.connect() as connection:
+            rows = await connection.execute(
+                select(chat_t.c.platform, chat_t.c.external_id, chat_t.c.timezone, chat_t.c.language).where(
+                    or_(chat_t.c.timezone.is_not(None), chat_t.c.language.is_not(None))
+                )
+            )
+            return {
+                ChatRef(row.platform, row.external_id): ChatPreferences(timezone=row.timezone, language=row.language)
+                for row in rows
+            }
+
+
+def _latest(tallies: Iterable[ActivityTally], pick: Any) -> dict[Any, Any]:
+    """The most recent non-empty info per ref."""
+    latest: dict[Any, tuple[datetime, Any]] = {}
+    for tally in tallies:
+        ref, info = pick(tally)
+        seen = latest.get(ref)
+        if seen is None or (info is not None and (seen[1] is None or seen[0] <= tally.last_seen_at)):
+            latest[ref] = (tally.last_seen_at, info)
+    return {ref: info for ref, (_, info) in latest.items()}
+
+
+def _info_columns(table: Any, info: ChatInfo | UserInfo | None) -> dict[str, Any]:
+    if table is chat_t:
+        chat = info if isinstance(info, ChatInfo) else ChatInfo(title="", kind="")
+        return {"title": chat.title[:256], "kind": chat.kind}
+    user = info if isinstance(info, UserInfo) else UserInfo(display_name="")
+    return {"display_name": user.display_name[:256], "language": user.language or ""}

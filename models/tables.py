@@ -1,0 +1,152 @@
+"""Tables. Singular snake_case names, ``_at`` timestamps, invariants enforced by the database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT ids.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Chat(Base):
+    __tablename__ = "chat"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(256), server_default="")
+    kind: Mapped[str] = mapped_column(String(16), server_default="group")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class UserAccount(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(256), server_default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class Membership(Base):
+    """A user in a chat. ``balance`` always equals the sum of the member's ledger entries."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "user_id"),
+        Index("ix_membership_chat_id_balance", "chat_id", "balance"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), server_default="member")
+    balance: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    joined_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    left_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_active_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Checkin(Base):
+    __tablename__ = "checkin"
+    __table_args__ = (
+        UniqueConstraint("membership_id", "local_date"),
+        CheckConstraint("streak >= 1", name="streak_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    streak: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class LedgerEntry(Base):
+    """Append-only points movements; the idempotency key makes every event pay at most once."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        CheckConstraint("delta <> 0", name="delta_nonzero"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), index=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(128))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class DailyActivity(Base):
+    __tablename__ = "daily_activity"
+
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, server_default="0")
+    media: Mapped[int] = mapped_column(Integer, server_default="0")
+    links: Mapped[int] = mapped_column(Integer, server_default="0")
+    checkins: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled (inclusive runs), so a redelivered update has no second effect."""
+
+    __tablename__ = "processed_update"
+    __table_args__ = (CheckConstraint("first_id <= last_id", name="ordered"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    first_id: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    processed_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+__all__ = [
+    "Base",
+    "Chat",
+    "Checkin",
+    "DailyActivity",
+    "LedgerEntry",
+    "Membership",
+    "ProcessedUpdate",
+    "UserAccount",
+]
