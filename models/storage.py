@@ -136,6 +136,20 @@ def is_transient(exc: BaseException | None) -> bool:
     return sqlstate in TRANSIENT_SQLSTATES
 
 
+# Built once: constructing a statement per call costs more than running it on this hot path.
+FIND_MEMBERSHIP = (
+    select(membership_t.c.id)
+    .join(chat_t, chat_t.c.id == membership_t.c.chat_id)
+    .join(user_t, user_t.c.id == membership_t.c.user_id)
+    .where(
+        chat_t.c.platform == bindparam("chat_platform"),
+        chat_t.c.external_id == bindparam("chat_external_id"),
+        user_t.c.platform == bindparam("user_platform"),
+        user_t.c.external_id == bindparam("user_external_id"),
+    )
+)
+
+
 class MemberResolver:
     """Maps refs to row ids, creating chat, user and membership rows on first sight."""
 
@@ -152,18 +166,13 @@ class MemberResolver:
         known = self.known(member)
         if known is not None:
             return known
-        stmt = (
-            select(membership_t.c.id)
-            .join(chat_t, chat_t.c.id == membership_t.c.chat_id)
-            .join(user_t, user_t.c.id == membership_t.c.user_id)
-            .where(
-                chat_t.c.platform == member.chat.platform,
-                chat_t.c.external_id == member.chat.external_id,
-                user_t.c.platform == member.user.platform,
-                user_t.c.external_id == member.user.external_id,
-            )
-        )
-        return (await self._connection.execute(stmt)).scalar_one_or_none()
+        params = {
+            "chat_platform": member.chat.platform,
+            "chat_external_id": member.chat.external_id,
+            "user_platform": member.user.platform,
+            "user_external_id": member.user.external_id,
+        }
+        return (await self._connection.execute(FIND_MEMBERSHIP, params)).scalar_one_or_none()
 
     async def ensure(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
         """Membership ids for all ``members``, creating the missing rows."""
