@@ -1,4 +1,4 @@
-"""APScheduler wiring. Jobs call services and publish through the Notifier port (added with scheduled content)."""
+"""APScheduler wiring: one scheduler, started and stopped with the bot. Jobs arrive with scheduled content."""
 
 from __future__ import annotations
 

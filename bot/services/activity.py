@@ -37,21 +37,23 @@ class ActivityBuffer:
         media: int = 0,
         links: int = 0,
     ) -> None:
-        tally = self._tally(member, at)
+        tally, newest = self._tally(member, at)
         tally.user, tally.chat = user, chat
-        tally.left_at = None  # only members can post
+        if newest:
+            tally.left_at = None  # only members can post
         tally.messages += messages
         tally.media += media
         tally.links += links
 
     def membership(self, member: MemberRef, user: UserInfo, chat: ChatInfo, at: datetime, *, left: bool) -> None:
         """A join or a leave; the latest event decides whether the member is still in the chat."""
-        tally = self._tally(member, at)
+        tally, newest = self._tally(member, at)
         tally.user, tally.chat = user, chat
-        tally.left_at = at if left else None
+        if newest:  # an older event handled late must not undo a newer one
+            tally.left_at = at if left else None
 
     def checked_in(self, member: MemberRef, day: date, at: datetime) -> None:
-        self._tally(member, at).checkins += 1
+        self._tally(member, at)[0].checkins += 1
 
     def processed(self, platform: str, update_id: int) -> None:
         self._processed.append((platform, update_id))
@@ -86,14 +88,17 @@ class ActivityBuffer:
             except Exception:
                 logger.exception("activity flush failed; %d entries kept for the next attempt", self.pending)
 
-    def _tally(self, member: MemberRef, at: datetime) -> ActivityTally:
+    def _tally(self, member: MemberRef, at: datetime) -> tuple[ActivityTally, bool]:
+        """The member's tally for the local day of ``at``, and whether ``at`` is its newest event."""
         key = (member, self._day_of(member.chat, at))
         tally = self._tallies.get(key)
         if tally is None:
             tally = self._tallies[key] = ActivityTally(member=member, day=key[1], user=None, chat=None, last_seen_at=at)
-        elif at > tally.last_seen_at:
+            return tally, True
+        if at >= tally.last_seen_at:
             tally.last_seen_at = at
-        return tally
+            return tally, True
+        return tally, False
 
     def _restore(self, tallies: list[ActivityTally], processed: list[tuple[str, int]]) -> None:
         for old in tallies:

@@ -40,6 +40,8 @@ class Batcher(Generic[Request, Result]):
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             try:
                 results = await self._process([request for request, _ in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"batch of {len(batch)} answered with {len(results)} results")
             except BaseException as exc:  # every waiter learns of the failure; nothing is half-acknowledged
                 for _, future in batch:
                     if not future.done():
@@ -47,7 +49,7 @@ class Batcher(Generic[Request, Result]):
                 if not isinstance(exc, Exception):
                     raise
                 continue
-            for (_, future), result in zip(batch, results, strict=True):
+            for (_, future), result in zip(batch, results):
                 if not future.done():
                     future.set_result(result)
 

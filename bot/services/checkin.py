@@ -109,6 +109,7 @@ class CheckinService:
                     streak = streak_after(last, request.day)
                     planned.append((request, streak))
                     latest[request.member] = CheckinRecord(request.day, streak)  # a twin in this batch is refused
+            planned_streaks = {(request.member, request.day): streak for request, streak in planned}
             inserted = await uow.checkins.add_many(
                 [NewCheckin(request.member, request.day, streak, request.at) for request, streak in planned]
             )
@@ -128,23 +129,27 @@ class CheckinService:
                     )
             balances = await ledger.post_many(uow, entries)
             await uow.commit()
-        return [self._result(request, latest, inserted, balances) for request in requests]
+        return [self._result(request, planned_streaks, latest, inserted, balances) for request in requests]
 
     def _result(
         self,
         request: CheckinRequest,
+        planned_streaks: Mapping[tuple[MemberRef, date], int],
         latest: dict[MemberRef, CheckinRecord],
         inserted: set[tuple[MemberRef, date]],
         balances: Mapping[str, int],
     ) -> CheckinResult:
-        record = latest[request.member]
+        planned = planned_streaks.get((request.member, request.day))
+        record = CheckinRecord(request.day, planned) if planned is not None else latest[request.member]
         if (request.member, request.day) not in inserted:
             # Already checked in (possibly by a concurrent instance that won the database race).
             if record.day == request.day:
                 self._known[request.member] = record
             return CheckinResult(new=False, day=request.day, streak=record.streak)
         inserted.discard((request.member, request.day))  # a twin request later in the batch is "already"
-        self._known[request.member] = record
+        known = self._known.get(request.member)
+        if known is None or known.day <= record.day:
+            self._known[request.member] = record
         base, bonus = points_for(record.streak, self._rules)
         key = checkin_key(request.member, request.day)
         return CheckinResult(

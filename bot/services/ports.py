@@ -103,9 +103,3 @@ class ChatPreferences:
 
 class ChatPreferencesStore(Protocol):
     async def load_all(self) -> dict[ChatRef, ChatPreferences]: ...
-
-
-class Notifier(Protocol):
-    """Sends plain text into a chat on whatever platform the chat lives."""
-
-    async def send_text(self, chat: ChatRef, text: str) -> None: ...

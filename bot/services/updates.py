@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import datetime, timedelta
 
 from bot.services.ports import ActivityStore
@@ -13,8 +12,8 @@ REMEMBER_FOR = timedelta(hours=48)
 
 class SeenUpdates:
     def __init__(self, capacity: int = 500_000) -> None:
-        self._seen: set[tuple[str, int]] = set()
-        self._order: deque[tuple[str, int]] = deque()
+        # Insertion-ordered: the oldest id is evicted first once capacity is reached.
+        self._seen: dict[tuple[str, int], None] = {}
         self._capacity = capacity
 
     async def load(self, store: ActivityStore, now: datetime) -> None:
@@ -29,12 +28,11 @@ class SeenUpdates:
         key = (platform, update_id)
         if key in self._seen:
             return False
-        self._seen.add(key)
-        self._order.append(key)
-        if len(self._order) > self._capacity:
-            self._seen.discard(self._order.popleft())
+        self._seen[key] = None
+        if len(self._seen) > self._capacity:
+            del self._seen[next(iter(self._seen))]
         return True
 
     def forget(self, platform: str, update_id: int) -> None:
         """Let a failed update be tried again when it is redelivered."""
-        self._seen.discard((platform, update_id))
+        self._seen.pop((platform, update_id), None)

@@ -108,3 +108,54 @@ async def test_updates_from_bots_and_private_chats_are_not_counted_as_group_acti
     await harness.say(BOB, BOB, "hello bot")
     await harness.app.buffer.flush()
     assert await rows(harness, select(DailyActivity)) == []
+
+
+async def test_the_scheduler_starts_and_stops_with_the_bot(database_url, clock):
+    from bot.testing.harness import BotHarness
+    from tests.dispatcher.conftest import settings_for
+
+    harness = BotHarness(settings_for(database_url), clock=clock)
+    assert not harness.app.scheduler.running
+    async with harness:
+        assert harness.app.scheduler.running
+        assert str(harness.app.scheduler.timezone) == "Asia/Shanghai"
+    assert not harness.app.scheduler.running
+
+
+async def test_stopping_waits_for_in_flight_updates_then_flushes(database_url, clock):
+    import asyncio
+
+    from bot.testing.harness import BotHarness
+    from tests.dispatcher.conftest import settings_for
+
+    harness = BotHarness(settings_for(database_url), clock=clock)
+    await harness.app.start()
+    release = asyncio.Event()
+    real_check_in = harness.app.checkins.check_in
+
+    async def slow_check_in(member, at):
+        await release.wait()
+        return await real_check_in(member, at)
+
+    harness.app.checkins.check_in = slow_check_in  # type: ignore[method-assign]
+    in_flight = asyncio.create_task(harness.say(GROUP, BOB, "/checkin"))
+    await asyncio.sleep(0)
+    while harness.app.in_flight.count == 0:
+        await asyncio.sleep(0)
+    stopping = asyncio.create_task(harness.app.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # still waiting for the check-in
+    release.set()
+    await asyncio.wait_for(asyncio.gather(in_flight, stopping), timeout=10)
+    assert harness.replies(GROUP) == ["打卡成功！+10 积分，已连续打卡 1 天。"]  # the fake's default user writes Chinese
+    from models.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            [(messages, checkins)] = (
+                await connection.execute(select(DailyActivity.messages, DailyActivity.checkins))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert (messages, checkins) == (1, 1)
