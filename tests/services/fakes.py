@@ -282,3 +282,12 @@ class InMemoryActivityStore:
 
     def tallies_for(self, member: MemberRef, day: date) -> list[ActivityTally]:
         return [tally for tally in self.tallies if tally.member == member and tally.day == day]
+
+
+async def loop_turns_until(condition, limit: int = 50) -> None:
+    """Let the event loop run turn by turn (never sleeping) until ``condition()`` holds."""
+    for _ in range(limit):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")

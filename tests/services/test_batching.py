@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.services.batching import Batcher
+from tests.services.fakes import loop_turns_until
 
 
 class Recorder:
@@ -26,13 +27,6 @@ class Recorder:
             raise ValueError(f"batch {len(self.batches) - 1} failed")
         return [f"result-{request}" for request in requests]
 
-
-async def loop_turns_until(condition, limit: int = 50) -> None:
-    for _ in range(limit):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
 
 
 async def test_each_caller_gets_the_result_of_its_own_request_in_order() -> None:

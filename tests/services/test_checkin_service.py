@@ -11,21 +11,13 @@ import pytest
 from bot.domain import ChatRef, MemberRef, UserRef
 from bot.services.checkin import CheckinRules, CheckinService, checkin_key
 from bot.services.errors import StorageConflict
-from tests.services.fakes import InMemoryStore
+from tests.services.fakes import InMemoryStore, loop_turns_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHAT = ChatRef("telegram", "-100")
 NOON_UTC = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, 23 November
 TODAY = date(2026, 11, 23)
 
-
-async def loop_turns_until(condition, limit: int = 50) -> None:
-    """Let the event loop run turn by turn (never sleeping) until ``condition()`` holds."""
-    for _ in range(limit):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
 
 
 def member(user: int | str, chat: ChatRef = CHAT) -> MemberRef:
