@@ -13,7 +13,7 @@ Deliberate simplifications: MarkdownV2/Markdown text is kept verbatim (only HTML
 parsed into entities); bot messages get no auto-detected entities (urls, mentions);
 polls never close by themselves after open_period; uploaded file contents are not
 kept (``/file/...`` answers 404); webhooks accept plain http:// URLs so tests can
-use 127.0.0.1; methods outside the supported set answer 404 like unknown ones.
+use 127.0.0.1; methods outside the supported set answer 400 like unknown ones.
 """
 
 from __future__ import annotations
@@ -461,8 +461,10 @@ class FakeTelegram:
         result: Any
         try:
             if entry is None:
+                # The project's contract for the fake: 400 with a description naming the method.
+                # (api.telegram.org itself answers 404 "Not Found" here; both are errors, never success.)
                 self._warn_unimplemented(method)
-                raise _ApiError(404, "Not Found")
+                raise _bad(f"method {method!r} not found")
             _, handler, is_async = entry
             self._check_limits(name, params)
             result = await handler(self, params) if is_async else handler(self, params)
@@ -496,7 +498,7 @@ class FakeTelegram:
             if isinstance(obj, type) and isinstance(api_name := getattr(obj, "__api_method__", None), str)
         }
         if method.lower() in known:
-            logger.warning("FakeTelegram does not implement %s; answering 404 Not Found", method)
+            logger.warning("FakeTelegram does not implement %s; answering 400", method)
 
     def _check_limits(self, method: str, params: dict[str, Any]) -> None:
         if not self.enforce_limits or not method.startswith("send") or method in _SEND_LIKE_EXCLUDED:

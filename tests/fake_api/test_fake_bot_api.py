@@ -16,7 +16,6 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
-    TelegramNotFound,
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
@@ -269,16 +268,19 @@ async def test_callback_query_can_be_answered_once(bot: Bot, fake: FakeTelegram)
 # ------------------------------------------------------------------ errors
 
 
-async def test_unknown_method_raises_not_found(bot: Bot, server: FakeBotAPIServer, fake: FakeTelegram) -> None:
-    with pytest.raises(TelegramNotFound, match="Not Found"):
+async def test_unknown_method_is_a_bad_request_naming_the_method(
+    bot: Bot, server: FakeBotAPIServer, fake: FakeTelegram
+) -> None:
+    with pytest.raises(TelegramBadRequest, match="method 'frobnicateChat' not found"):
         await bot(FrobnicateChat(chat_id=GROUP))
 
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{server.base_url}/bot42:TEST/frobnicateChat") as response:
             assert (response.status, await response.json()) == (
-                404, {"ok": False, "error_code": 404, "description": "Not Found"},
+                400,
+                {"ok": False, "error_code": 400, "description": "Bad Request: method 'frobnicateChat' not found"},
             )
-    assert fake.calls("frobnicateChat")[0].status == 404
+    assert fake.calls("frobnicateChat")[0].status == 400
 
 
 async def test_method_names_are_case_insensitive(server: FakeBotAPIServer) -> None:
@@ -455,7 +457,7 @@ async def test_fake_session_returns_the_same_message_as_http() -> None:
     [
         (lambda bot: bot.send_message(GROUP, ""), TelegramBadRequest),
         (lambda bot: bot.send_message(-5, "hi"), TelegramBadRequest),
-        (lambda bot: bot(FrobnicateChat(chat_id=GROUP)), TelegramNotFound),
+        (lambda bot: bot(FrobnicateChat(chat_id=GROUP)), TelegramBadRequest),
         (lambda bot: bot.delete_message(GROUP, 404), TelegramBadRequest),
     ],
     ids=["empty-text", "unknown-chat", "unknown-method", "delete-unknown"],
