@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - imported up front; a late import inside pytest has tripped a CPython 3.11.7 AST bug
 import pytest
 
 from models import migrate
