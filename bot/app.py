@@ -8,21 +8,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 from aiogram import Dispatcher
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.domain import ChatRef
 from bot.i18n import I18n
 from bot.middlewares.context import MemberContextMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, InFlight
 from bot.platforms.telegram.responses import pin_response_types
 from bot.services.activity import ActivityBuffer
 from bot.services.chats import ChatDirectory
-from bot.services.checkin import CheckinRules, CheckinService, local_day
+from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.members import MemberService
 from bot.services.ports import Clock
 from bot.services.updates import SeenUpdates
@@ -79,12 +77,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     storage = SqlStorage.from_url(settings.database.url, echo=settings.database.echo)
     activity_store = SqlActivityStore(storage)
-    chats = ChatDirectory(settings.community.timezone, settings.community.language)
-
-    def day_of(chat: ChatRef, at: datetime) -> date:
-        return local_day(at, chats.timezone(chat))
-
-    buffer = ActivityBuffer(activity_store, day_of)
+    chats = ChatDirectory(settings.community.timezone, settings.community.language, settings.community.day_starts_at)
+    buffer = ActivityBuffer(activity_store, chats.day)
     rules = CheckinRules(base_points=settings.points.checkin, streak_bonus=dict(settings.points.streak_bonus))
     return App(
         settings=settings,
@@ -95,8 +89,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         seen=SeenUpdates(),
         chats=chats,
         i18n=I18n(),
-        checkins=CheckinService(storage.unit_of_work, rules, chats.member_timezone, buffer.checked_in),
-        members=MemberService(storage.unit_of_work, clock, chats.member_timezone),
+        checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in),
+        members=MemberService(storage.unit_of_work, clock, chats.member_day),
         scheduler=make_scheduler(settings.community.timezone),
     )
 

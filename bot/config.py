@@ -10,6 +10,7 @@ import os
 import re
 import tomllib
 import zoneinfo
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +52,8 @@ class CommunitySettings(Section):
     language: Literal["zh-CN", "en"] = "zh-CN"
     operators: list[int] = []
     admin_chat_id: int | None = None
+    # When the community's day begins: parents feeding at 02:00 are still in yesterday.
+    day_starts_at: time = time(4, 0)
 
     @field_validator("timezone")
     @classmethod

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.domain import ChatRef, MemberRef
+from bot.services.checkin import local_day
 from bot.services.ports import ChatPreferences, ChatPreferencesStore
 
 
 class ChatDirectory:
-    def __init__(self, default_timezone: str, default_language: str) -> None:
+    def __init__(self, default_timezone: str, default_language: str, day_starts_at: time = time(0)) -> None:
+        self._day_starts_at = day_starts_at
         self._default_timezone = ZoneInfo(default_timezone)
         self._default_language = default_language
         self._timezones: dict[ChatRef, ZoneInfo] = {}
@@ -28,8 +31,12 @@ class ChatDirectory:
     def timezone(self, chat: ChatRef) -> ZoneInfo:
         return self._timezones.get(chat, self._default_timezone)
 
-    def member_timezone(self, member: MemberRef) -> ZoneInfo:
-        return self.timezone(member.chat)
+    def day(self, chat: ChatRef, at: datetime) -> date:
+        """The chat's community day for ``at``: its timezone, starting at the configured hour."""
+        return local_day(at, self.timezone(chat), self._day_starts_at)
+
+    def member_day(self, member: MemberRef, at: datetime) -> date:
+        return self.day(member.chat, at)
 
     def language(self, chat: ChatRef | None) -> str:
         if chat is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import CheckinRecord, MemberRef
@@ -41,8 +41,10 @@ class CheckinRequest:
     at: datetime
 
 
-def local_day(at: datetime, timezone: ZoneInfo) -> date:
-    return at.astimezone(timezone).date()
+def local_day(at: datetime, timezone: ZoneInfo, starts_at: time = time(0)) -> date:
+    """The community day ``at`` belongs to: a 02:00 feed still counts for yesterday when days start at 04:00."""
+    local = at.astimezone(timezone)
+    return (local - timedelta(hours=starts_at.hour, minutes=starts_at.minute)).date()
 
 
 def streak_after(last: CheckinRecord | None, today: date) -> int:
@@ -73,12 +75,12 @@ class CheckinService:
         self,
         uow_factory: UnitOfWorkFactory,
         rules: CheckinRules,
-        timezone_of: Callable[[MemberRef], ZoneInfo],
+        day_of: Callable[[MemberRef, datetime], date],
         on_checked_in: Callable[[MemberRef, date, datetime], None] = lambda member, day, at: None,
     ) -> None:
         self._uow_factory = uow_factory
         self._rules = rules
-        self._timezone_of = timezone_of
+        self._day_of = day_of
         self._on_checked_in = on_checked_in
         # The latest check-in we know of per member. Rows are never deleted, so "checked in
         # today" read from here is always true; anything else is decided by the database.
@@ -87,7 +89,7 @@ class CheckinService:
 
     async def check_in(self, member: MemberRef, at: datetime) -> CheckinResult:
         """Check in at ``at`` (the event's own time, so a redelivered update lands on the same day)."""
-        today = local_day(at, self._timezone_of(member))
+        today = self._day_of(member, at)
         known = self._known.get(member)
         if known is not None and known.day >= today:
             return CheckinResult(new=False, day=today, streak=known.streak)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from bot.domain import MemberRef, MemberStanding
-from bot.services.checkin import current_streak, local_day
+from bot.services.checkin import current_streak
 from bot.services.ports import Clock, UnitOfWorkFactory
 
 
 class MemberService:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, timezone_of: Callable[[MemberRef], ZoneInfo]) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, day_of: Callable[[MemberRef, datetime], date]
+    ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
-        self._timezone_of = timezone_of
+        self._day_of = day_of
 
     async def standing(self, member: MemberRef) -> MemberStanding | None:
         """The member's figures with the streak as it stands today; None if she has no record here."""
@@ -23,5 +25,5 @@ class MemberService:
             standing = await uow.members.standing(member)
         if standing is None:
             return None
-        today = local_day(self._clock.now(), self._timezone_of(member))
+        today = self._day_of(member, self._clock.now())
         return replace(standing, streak=current_streak(standing.last_checkin, standing.streak, today))

@@ -47,12 +47,20 @@ async def test_a_missed_day_restarts_the_streak(harness, clock):
     assert harness.replies(GROUP)[-1] == "Checked in! +10 points, 1-day streak."
 
 
-async def test_the_day_changes_at_local_midnight_not_utc(harness, clock):
-    clock.set(clock.now().replace(hour=15, minute=50))  # 23:50 in Shanghai
+async def test_the_community_day_starts_at_four_in_the_morning_local_time(harness, clock):
+    clock.set(clock.now().replace(hour=19, minute=50))  # 03:50 in Shanghai: still yesterday's community day
     await harness.say(GROUP, BOB, "/checkin")
-    clock.advance(timedelta(minutes=20))  # 00:10 next local day, still the same UTC day
+    clock.advance(timedelta(minutes=20))  # 04:10 in Shanghai, still the same UTC day
     await harness.say(GROUP, BOB, "/checkin")
     assert harness.replies(GROUP)[-1] == "Checked in! +10 points, 2-day streak."
+
+
+async def test_a_check_in_before_and_after_midnight_is_the_same_day(harness, clock):
+    clock.set(clock.now().replace(hour=15, minute=50))  # 23:50 in Shanghai
+    await harness.say(GROUP, BOB, "/checkin")
+    clock.advance(timedelta(minutes=20))  # 00:10: a night feed, not a new day
+    await harness.say(GROUP, BOB, "/checkin")
+    assert harness.replies(GROUP)[-1] == "You've already checked in today (1-day streak). See you tomorrow!"
 
 
 async def test_the_same_update_delivered_twice_is_handled_once(harness):

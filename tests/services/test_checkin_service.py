@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services.checkin import CheckinRules, CheckinService, checkin_key
+from bot.services.checkin import CheckinRules, CheckinService, checkin_key, local_day
 from bot.services.errors import StorageConflict
 from tests.services.fakes import InMemoryStore, loop_turns_until
 
@@ -42,9 +42,14 @@ def make_service(
     rules: CheckinRules | None = None,
     timezone_of=lambda who: SHANGHAI,
     on_checked_in=None,
+    day_starts_at: time = time(0),
 ) -> CheckinService:
     kwargs = {} if on_checked_in is None else {"on_checked_in": on_checked_in}
-    return CheckinService(store.uow_factory, rules or CheckinRules(base_points=10), timezone_of, **kwargs)
+
+    def day_of(who: MemberRef, at: datetime) -> date:
+        return local_day(at, timezone_of(who), day_starts_at)
+
+    return CheckinService(store.uow_factory, rules or CheckinRules(base_points=10), day_of, **kwargs)
 
 
 @pytest.fixture
@@ -331,3 +336,18 @@ async def test_check_ins_for_two_days_in_one_batch_each_report_their_own_streak(
     again = await service.check_in(ALICE, just_after_midnight + timedelta(hours=1))
     assert (again.new, again.day, again.streak) == (False, date(2026, 11, 23), 2)
     assert len(store.units) == units_before
+
+
+async def test_a_feed_at_two_in_the_morning_still_counts_for_yesterday(store: InMemoryStore) -> None:
+    service = make_service(store, day_starts_at=time(4, 0))
+    evening = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+    night = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 02:00 on the 24th in Shanghai
+    morning = datetime(2026, 11, 23, 20, 30, tzinfo=UTC)  # 04:30 on the 24th in Shanghai
+
+    first = await service.check_in(member("night-feeder"), evening)
+    again = await service.check_in(member("night-feeder"), night)
+    next_day = await service.check_in(member("night-feeder"), morning)
+
+    assert (first.new, first.day) == (True, date(2026, 11, 23))
+    assert (again.new, again.day) == (False, date(2026, 11, 23))
+    assert (next_day.new, next_day.day, next_day.streak) == (True, date(2026, 11, 24), 2)
