@@ -79,7 +79,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     activity_store = SqlActivityStore(storage)
     chats = ChatDirectory(settings.community.timezone, settings.community.language, settings.community.day_starts_at)
     buffer = ActivityBuffer(activity_store, chats.day)
-    rules = CheckinRules(base_points=settings.points.checkin, streak_bonus=dict(settings.points.streak_bonus))
+    rules = CheckinRules(
+        base_points=settings.points.checkin,
+        streak_bonus=dict(settings.points.streak_bonus),
+        freeze_every_days=settings.points.streak_freeze_every_days,
+    )
     return App(
         settings=settings,
         clock=clock,
@@ -90,7 +94,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         chats=chats,
         i18n=I18n(),
         checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in),
-        members=MemberService(storage.unit_of_work, clock, chats.member_day),
+        members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
         scheduler=make_scheduler(settings.community.timezone),
     )
 

@@ -67,6 +67,8 @@ class CommunitySettings(Section):
 
 class PointsSettings(Section):
     checkin: int = Field(default=10, ge=0)
+    # One missed day is forgiven automatically once per this many days (0 = never).
+    streak_freeze_every_days: int = Field(default=7, ge=0, le=365)
     # Extra points on the day a streak reaches N consecutive days: {N: bonus}.
     streak_bonus: dict[int, int] = {3: 2, 7: 5, 30: 10}
 

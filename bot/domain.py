@@ -62,6 +62,7 @@ class ActivityTally:
 class CheckinRecord:
     day: date
     streak: int
+    freeze_used_on: date | None = None  # the last missed day forgiven in this streak's history
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +76,4 @@ class MemberStanding:
     last_checkin: date | None
     checkins: int
     joined_at: datetime | None
+    freeze_used_on: date | None = None

@@ -18,6 +18,8 @@ def make_router() -> Router:
         result = await checkins.check_in(member, at=message.date)
         if not result.new:
             text = t("checkin.already", streak=result.streak)
+        elif result.forgiven:
+            text = t("checkin.done_forgiven", points=result.awarded, streak=result.streak)
         elif result.bonus:
             text = t("checkin.done_bonus", points=result.awarded, bonus=result.bonus, streak=result.streak)
         else:

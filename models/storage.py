@@ -253,6 +253,7 @@ class SqlMemberRepository:
             last_checkin=_as_date(row.last_day),
             checkins=row.checkins,
             joined_at=utc(row.joined_at),
+            freeze_used_on=_as_date(row.freeze_used_on),
         )
 
 
@@ -273,6 +274,7 @@ def _standing_statement() -> Any:
         checkins.scalar_subquery().label("checkins"),
         latest.with_only_columns(checkin_t.c.local_date).scalar_subquery().label("last_day"),
         latest.with_only_columns(checkin_t.c.streak).scalar_subquery().label("streak"),
+        latest.with_only_columns(checkin_t.c.freeze_used_on).scalar_subquery().label("freeze_used_on"),
     ).where(me.c.id == bindparam("membership_id"))
 
 
@@ -300,12 +302,14 @@ class SqlCheckinRepository:
             .subquery()
         )
         rows = await self._connection.execute(
-            select(checkin_t.c.membership_id, checkin_t.c.local_date, checkin_t.c.streak).join(
+            select(checkin_t.c.membership_id, checkin_t.c.local_date, checkin_t.c.streak, checkin_t.c.freeze_used_on).join(
                 newest, (newest.c.membership_id == checkin_t.c.membership_id) & (newest.c.day == checkin_t.c.local_date)
             ),
             {"ids": list(by_id)},
         )
-        return {by_id[row.membership_id]: CheckinRecord(day=row.local_date, streak=row.streak) for row in rows}
+        return {
+            by_id[row.membership_id]: CheckinRecord(row.local_date, row.streak, row.freeze_used_on) for row in rows
+        }
 
     async def add_many(self, checkins: Sequence[NewCheckin]) -> set[tuple[MemberRef, date]]:
         if not checkins:
@@ -317,7 +321,13 @@ class SqlCheckinRepository:
             .on_conflict_do_nothing(index_elements=["membership_id", "local_date"])
             .returning(checkin_t.c.membership_id, checkin_t.c.local_date),
             [
-                {"membership_id": ids[c.member], "local_date": c.day, "streak": c.streak, "created_at": c.at}
+                {
+                    "membership_id": ids[c.member],
+                    "local_date": c.day,
+                    "streak": c.streak,
+                    "freeze_used_on": c.freeze_used_on,
+                    "created_at": c.at,
+                }
                 for c in checkins
             ],
         )

@@ -95,6 +95,8 @@ class Checkin(Base):
     membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"))
     local_date: Mapped[date] = mapped_column(Date)
     streak: Mapped[int] = mapped_column(Integer)
+    # The last missed day forgiven in this streak, carried forward so the latest row tells it.
+    freeze_used_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

@@ -22,6 +22,8 @@ from bot.services.ports import LedgerEntry, NewCheckin, UnitOfWorkFactory
 class CheckinRules:
     base_points: int = 10
     streak_bonus: Mapping[int, int] = field(default_factory=dict)
+    # One missed day is forgiven automatically once per this many days; 0 turns forgiveness off.
+    freeze_every_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class CheckinResult:
     awarded: int = 0
     bonus: int = 0
     balance: int | None = None
+    forgiven: bool = False  # a missed day was bridged to keep the streak
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +50,37 @@ def local_day(at: datetime, timezone: ZoneInfo, starts_at: time = time(0)) -> da
     return (local - timedelta(hours=starts_at.hour, minutes=starts_at.minute)).date()
 
 
-def streak_after(last: CheckinRecord | None, today: date) -> int:
-    """Streak length if the member checks in ``today``: yesterday's streak plus one, else a fresh start."""
-    if last is not None and last.day == today - timedelta(days=1):
-        return last.streak + 1
-    return 1
+def freeze_available(last: CheckinRecord, today: date, every_days: int) -> bool:
+    """May the one day missed before ``today`` be forgiven? At most once in any ``every_days`` days."""
+    if every_days <= 0 or last.day != today - timedelta(days=2):
+        return False
+    return last.freeze_used_on is None or (today - last.freeze_used_on).days > every_days
 
 
-def current_streak(last_day: date | None, streak: int, today: date) -> int:
-    """A streak is alive while the last check-in was today or yesterday."""
-    if last_day is None or last_day < today - timedelta(days=1):
+def next_record(last: CheckinRecord | None, today: date, every_days: int = 0) -> CheckinRecord:
+    """The record a check-in ``today`` creates: the streak grows after yesterday, or after a single
+    missed day when a freeze is available; otherwise it starts again at one."""
+    if last is None:
+        return CheckinRecord(today, 1)
+    if last.day == today - timedelta(days=1):
+        return CheckinRecord(today, last.streak + 1, last.freeze_used_on)
+    if freeze_available(last, today, every_days):
+        return CheckinRecord(today, last.streak + 1, today - timedelta(days=1))
+    return CheckinRecord(today, 1, last.freeze_used_on)
+
+
+def streak_after(last: CheckinRecord | None, today: date, every_days: int = 0) -> int:
+    return next_record(last, today, every_days).streak
+
+
+def current_streak(last: CheckinRecord | None, today: date, every_days: int = 0) -> int:
+    """The streak as it stands today: alive after a check-in today or yesterday, or after a single
+    missed day that a freeze can still bridge."""
+    if last is None:
         return 0
-    return streak
+    if last.day >= today - timedelta(days=1) or freeze_available(last, today, every_days):
+        return last.streak
+    return 0
 
 
 def points_for(streak: int, rules: CheckinRules) -> tuple[int, int]:
@@ -104,20 +126,24 @@ class CheckinService:
     async def _check_in_once(self, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
         async with self._uow_factory() as uow:
             latest = await uow.checkins.latest_many([request.member for request in requests])
-            planned: list[tuple[CheckinRequest, int]] = []
+            planned: list[tuple[CheckinRequest, CheckinRecord, bool]] = []
             for request in requests:
                 last = latest.get(request.member)
                 if last is None or last.day < request.day:
-                    streak = streak_after(last, request.day)
-                    planned.append((request, streak))
-                    latest[request.member] = CheckinRecord(request.day, streak)  # a twin in this batch is refused
-            planned_streaks = {(request.member, request.day): streak for request, streak in planned}
+                    record = next_record(last, request.day, self._rules.freeze_every_days)
+                    forgiven = last is not None and record.freeze_used_on != last.freeze_used_on
+                    planned.append((request, record, forgiven))
+                    latest[request.member] = record  # a twin in this batch is refused
+            planned_records = {(request.member, request.day): (record, forgiven) for request, record, forgiven in planned}
             inserted = await uow.checkins.add_many(
-                [NewCheckin(request.member, request.day, streak, request.at) for request, streak in planned]
+                [
+                    NewCheckin(request.member, request.day, record.streak, request.at, record.freeze_used_on)
+                    for request, record, _ in planned
+                ]
             )
             entries = []
-            for request, streak in planned:
-                base, bonus = points_for(streak, self._rules)
+            for request, record, _ in planned:
+                base, bonus = points_for(record.streak, self._rules)
                 if (request.member, request.day) in inserted and base + bonus:
                     entries.append(
                         LedgerEntry(
@@ -131,18 +157,18 @@ class CheckinService:
                     )
             balances = await ledger.post_many(uow, entries)
             await uow.commit()
-        return [self._result(request, planned_streaks, latest, inserted, balances) for request in requests]
+        return [self._result(request, planned_records, latest, inserted, balances) for request in requests]
 
     def _result(
         self,
         request: CheckinRequest,
-        planned_streaks: Mapping[tuple[MemberRef, date], int],
+        planned_records: Mapping[tuple[MemberRef, date], tuple[CheckinRecord, bool]],
         latest: dict[MemberRef, CheckinRecord],
         inserted: set[tuple[MemberRef, date]],
         balances: Mapping[str, int],
     ) -> CheckinResult:
-        planned = planned_streaks.get((request.member, request.day))
-        record = CheckinRecord(request.day, planned) if planned is not None else latest[request.member]
+        planned = planned_records.get((request.member, request.day))
+        record, forgiven = planned if planned is not None else (latest[request.member], False)
         if (request.member, request.day) not in inserted:
             # Already checked in (possibly by a concurrent instance that won the database race).
             if record.day == request.day:
@@ -155,5 +181,11 @@ class CheckinService:
         base, bonus = points_for(record.streak, self._rules)
         key = checkin_key(request.member, request.day)
         return CheckinResult(
-            new=True, day=request.day, streak=record.streak, awarded=base + bonus, bonus=bonus, balance=balances.get(key)
+            new=True,
+            day=request.day,
+            streak=record.streak,
+            awarded=base + bonus,
+            bonus=bonus,
+            balance=balances.get(key),
+            forgiven=forgiven,
         )

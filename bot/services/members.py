@@ -6,15 +6,20 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 
-from bot.domain import MemberRef, MemberStanding
+from bot.domain import CheckinRecord, MemberRef, MemberStanding
 from bot.services.checkin import current_streak
 from bot.services.ports import Clock, UnitOfWorkFactory
 
 
 class MemberService:
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, day_of: Callable[[MemberRef, datetime], date]
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        day_of: Callable[[MemberRef, datetime], date],
+        freeze_every_days: int = 0,
     ) -> None:
+        self._freeze_every_days = freeze_every_days
         self._uow_factory = uow_factory
         self._clock = clock
         self._day_of = day_of
@@ -26,4 +31,9 @@ class MemberService:
         if standing is None:
             return None
         today = self._day_of(member, self._clock.now())
-        return replace(standing, streak=current_streak(standing.last_checkin, standing.streak, today))
+        last = (
+            CheckinRecord(standing.last_checkin, standing.streak, standing.freeze_used_on)
+            if standing.last_checkin
+            else None
+        )
+        return replace(standing, streak=current_streak(last, today, self._freeze_every_days))

@@ -38,6 +38,7 @@ class NewCheckin:
     day: date
     streak: int
     at: datetime
+    freeze_used_on: date | None = None
 
 
 class CheckinRepository(Protocol):

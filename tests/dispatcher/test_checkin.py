@@ -40,9 +40,21 @@ async def test_consecutive_days_build_a_streak_and_pay_the_bonus(harness, clock)
     assert await count(harness, select(Membership.balance)) == 32
 
 
-async def test_a_missed_day_restarts_the_streak(harness, clock):
+async def test_two_missed_days_restart_the_streak(harness, clock):
     await harness.say(GROUP, BOB, "/checkin")
-    clock.advance(timedelta(days=2))
+    clock.advance(timedelta(days=3))
+    await harness.say(GROUP, BOB, "/checkin")
+    assert harness.replies(GROUP)[-1] == "Checked in! +10 points, 1-day streak."
+
+
+async def test_one_missed_day_is_forgiven_once_a_week(harness, clock):
+    await harness.say(GROUP, BOB, "/checkin")
+    clock.advance(timedelta(days=2))  # missed one day
+    await harness.say(GROUP, BOB, "/checkin")
+    assert harness.replies(GROUP)[-1] == (
+        "Checked in! +10 points. Yesterday's missed day was forgiven automatically, so your streak is 2 days."
+    )
+    clock.advance(timedelta(days=2))  # another missed day within the week: not forgiven
     await harness.say(GROUP, BOB, "/checkin")
     assert harness.replies(GROUP)[-1] == "Checked in! +10 points, 1-day streak."
 
@@ -107,9 +119,12 @@ async def test_me_before_any_record_invites_a_first_checkin(harness):
     assert harness.replies(GROUP) == ["Bob, I have no record of you in this group yet. Try /checkin first!"]
 
 
-async def test_the_streak_in_me_is_zero_after_a_missed_day(harness, clock):
+async def test_the_streak_in_me_survives_a_day_a_freeze_can_bridge_but_not_two(harness, clock):
     await harness.say(GROUP, BOB, "/checkin")
     clock.advance(timedelta(days=2))
+    await harness.say(GROUP, BOB, "/me")
+    assert "Check-in streak: 1 days (1 in total)" in harness.replies(GROUP)[-1]
+    clock.advance(timedelta(days=1))
     await harness.say(GROUP, BOB, "/me")
     assert "Check-in streak: 0 days (1 in total)" in harness.replies(GROUP)[-1]
 

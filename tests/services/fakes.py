@@ -204,7 +204,7 @@ class FakeCheckinRepository:
             days = self._uow.checkins_of(member)
             if days:
                 last = max(days)
-                latest[member] = CheckinRecord(day=last, streak=days[last].streak)
+                latest[member] = CheckinRecord(last, days[last].streak, days[last].freeze_used_on)
         return latest
 
     async def add_many(self, checkins: Sequence[NewCheckin]) -> set[tuple[MemberRef, date]]:

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import CheckinRecord
-from bot.services.checkin import CheckinRules, current_streak, local_day, points_for, streak_after
+from bot.services.checkin import CheckinRules, current_streak, local_day, next_record, points_for, streak_after
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -35,7 +35,42 @@ def test_streak_bonus_is_paid_on_the_day_the_streak_reaches_it():
 
 def test_current_streak_is_zero_once_a_day_is_missed():
     today = date(2026, 11, 23)
-    assert current_streak(date(2026, 11, 23), 3, today) == 3
-    assert current_streak(date(2026, 11, 22), 3, today) == 3
-    assert current_streak(date(2026, 11, 21), 3, today) == 0
-    assert current_streak(None, 0, today) == 0
+    assert current_streak(CheckinRecord(date(2026, 11, 23), 3), today) == 3
+    assert current_streak(CheckinRecord(date(2026, 11, 22), 3), today) == 3
+    assert current_streak(CheckinRecord(date(2026, 11, 21), 3), today) == 0
+    assert current_streak(None, today) == 0
+
+
+def test_one_missed_day_is_forgiven_when_a_freeze_is_available():
+    record = next_record(CheckinRecord(date(2026, 11, 21), 4), date(2026, 11, 23), every_days=7)
+    assert record == CheckinRecord(date(2026, 11, 23), 5, freeze_used_on=date(2026, 11, 22))
+
+
+def test_a_second_missed_day_within_the_freeze_period_breaks_the_streak():
+    last = CheckinRecord(date(2026, 11, 26), 8, freeze_used_on=date(2026, 11, 22))
+    assert next_record(last, date(2026, 11, 28), every_days=7) == CheckinRecord(
+        date(2026, 11, 28), 1, freeze_used_on=date(2026, 11, 22)
+    )
+    # Once the period has passed, a freeze is available again.
+    later = CheckinRecord(date(2026, 11, 29), 11, freeze_used_on=date(2026, 11, 22))
+    assert next_record(later, date(2026, 12, 1), every_days=7).streak == 12
+
+
+def test_two_missed_days_are_never_forgiven():
+    assert next_record(CheckinRecord(date(2026, 11, 20), 4), date(2026, 11, 23), every_days=7).streak == 1
+
+
+def test_freezes_can_be_turned_off():
+    assert next_record(CheckinRecord(date(2026, 11, 21), 4), date(2026, 11, 23), every_days=0).streak == 1
+
+
+def test_consecutive_days_carry_the_last_freeze_forward():
+    last = CheckinRecord(date(2026, 11, 22), 5, freeze_used_on=date(2026, 11, 20))
+    assert next_record(last, date(2026, 11, 23), every_days=7).freeze_used_on == date(2026, 11, 20)
+
+
+def test_a_streak_that_a_freeze_can_still_save_counts_as_alive():
+    last = CheckinRecord(date(2026, 11, 21), 6)
+    assert current_streak(last, date(2026, 11, 23), every_days=7) == 6
+    assert current_streak(last, date(2026, 11, 23), every_days=0) == 0
+    assert current_streak(last, date(2026, 11, 24), every_days=7) == 0
