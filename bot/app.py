@@ -18,7 +18,9 @@ from bot.i18n import I18n
 from bot.middlewares.context import MemberContextMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, InFlight
 from bot.platforms.telegram.responses import pin_response_types
+from bot.platforms.telegram.moderators import Moderators
 from bot.services.activity import ActivityBuffer
+from bot.services.awards import AwardService
 from bot.services.chats import ChatDirectory
 from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.members import MemberService
@@ -46,6 +48,7 @@ class App:
     i18n: I18n
     checkins: CheckinService
     members: MemberService
+    awards: AwardService
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -95,6 +98,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         i18n=I18n(),
         checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in),
         members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
+        awards=AwardService(storage.unit_of_work),
         scheduler=make_scheduler(settings.community.timezone),
     )
 
@@ -108,6 +112,8 @@ def build_dispatcher(app: App) -> Dispatcher:
         chats=app.chats,
         checkins=app.checkins,
         members=app.members,
+        awards=app.awards,
+        moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),
     )

@@ -34,6 +34,7 @@ class UserInfo:
 
     display_name: str
     language: str | None = None
+    username: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

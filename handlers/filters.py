@@ -6,8 +6,11 @@ hop per check; these are coroutines, so they cost a function call.
 
 from __future__ import annotations
 
+from aiogram import Bot
 from aiogram.filters import Filter
 from aiogram.types import Message
+
+from bot.platforms.telegram.moderators import Moderators
 
 GROUP_TYPES = frozenset({"group", "supergroup"})
 
@@ -31,3 +34,12 @@ class LooksLikeCommand(Filter):
 
 IN_GROUP = InGroup()
 IN_PRIVATE = InPrivate()
+
+
+class IsModerator(Filter):
+    """A group administrator or a configured operator (see bot/platforms/telegram/moderators.py)."""
+
+    async def __call__(self, message: Message, bot: Bot, moderators: Moderators) -> bool:
+        if message.from_user is None:
+            return False
+        return await moderators.can_moderate(bot, message.chat.id, message.from_user.id)

@@ -137,16 +137,23 @@ def is_transient(exc: BaseException | None) -> bool:
 
 
 # Built once: constructing a statement per call costs more than running it on this hot path.
+_MEMBERSHIPS = membership_t.join(chat_t, chat_t.c.id == membership_t.c.chat_id).join(
+    user_t, user_t.c.id == membership_t.c.user_id
+)
+_IN_CHAT = (chat_t.c.platform == bindparam("chat_platform"), chat_t.c.external_id == bindparam("chat_external_id"))
 FIND_MEMBERSHIP = (
     select(membership_t.c.id)
-    .join(chat_t, chat_t.c.id == membership_t.c.chat_id)
-    .join(user_t, user_t.c.id == membership_t.c.user_id)
+    .select_from(_MEMBERSHIPS)
     .where(
-        chat_t.c.platform == bindparam("chat_platform"),
-        chat_t.c.external_id == bindparam("chat_external_id"),
+        *_IN_CHAT,
         user_t.c.platform == bindparam("user_platform"),
         user_t.c.external_id == bindparam("user_external_id"),
     )
+)
+FIND_BY_USERNAME = (
+    select(user_t.c.platform, user_t.c.external_id)
+    .select_from(_MEMBERSHIPS)
+    .where(*_IN_CHAT, user_t.c.username == bindparam("username"))
 )
 
 
@@ -256,6 +263,11 @@ class SqlMemberRepository:
             freeze_used_on=_as_date(row.freeze_used_on),
         )
 
+    async def find_by_username(self, chat: ChatRef, username: str) -> MemberRef | None:
+        params = {"chat_platform": chat.platform, "chat_external_id": chat.external_id, "username": username.lower()}
+        row = (await self._connection.execute(FIND_BY_USERNAME, params)).first()
+        return MemberRef(chat, UserRef(row.platform, row.external_id)) if row else None
+
 
 def _standing_statement() -> Any:
     """Balance, rank among present members, check-in count and latest streak in one query (built once)."""
@@ -355,6 +367,8 @@ class SqlLedgerRepository:
                     "reference": e.reference,
                     "idempotency_key": e.idempotency_key,
                     "created_at": e.at or now,
+                    "actor": e.actor.external_id if e.actor else None,
+                    "note": e.note[:200] if e.note else None,
                 }
                 for e in entries
             ],
@@ -564,4 +578,8 @@ def _info_columns(table: Any, info: ChatInfo | UserInfo | None) -> dict[str, Any
         chat = info if isinstance(info, ChatInfo) else ChatInfo(title="", kind="")
         return {"title": chat.title[:256], "kind": chat.kind}
     user = info if isinstance(info, UserInfo) else UserInfo(display_name="")
-    return {"display_name": user.display_name[:256], "language": user.language or ""}
+    return {
+        "display_name": user.display_name[:256],
+        "language": user.language or "",
+        "username": (user.username or "").lower()[:64],
+    }

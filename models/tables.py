@@ -62,6 +62,7 @@ class UserAccount(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(256), server_default="")
     language: Mapped[str | None] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
 
 
@@ -115,6 +116,9 @@ class LedgerEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str] = mapped_column(String(128))
+    # Who made a manual change (platform user id) and why; empty for automatic awards.
+    actor: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

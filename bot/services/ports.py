@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding
+from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding, UserRef
 
 
 class Clock(Protocol):
@@ -26,10 +26,16 @@ class LedgerEntry:
     idempotency_key: str
     reference: str | None = None
     at: datetime | None = None
+    actor: UserRef | None = None  # who made a manual change
+    note: str | None = None  # and why
 
 
 class MemberRepository(Protocol):
     async def standing(self, member: MemberRef) -> MemberStanding | None: ...
+
+    async def find_by_username(self, chat: ChatRef, username: str) -> MemberRef | None:
+        """A member of ``chat`` by her platform username (case-insensitive), if we have seen it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

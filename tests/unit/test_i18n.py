@@ -62,3 +62,26 @@ def test_unknown_key_raises_instead_of_showing_a_placeholder():
 
 def test_catalog_files_live_in_the_package():
     assert {path.stem for path in LOCALES.glob("*.toml")} == set(SUPPORTED)
+
+
+def test_every_domain_error_has_a_text_in_both_languages():
+    import importlib
+    import pkgutil
+
+    import bot.services
+    from bot.services.errors import DomainError
+
+    for module in pkgutil.iter_modules(bot.services.__path__):
+        importlib.import_module(f"bot.services.{module.name}")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    # Internal failures (storage conflicts, invalid ledger entries) never reach members as text.
+    internal = {"storage.conflict", "ledger.invalid"}
+    codes = {error.code for error in subclasses(DomainError)} - internal
+    assert codes, "no domain errors found"
+    for language in SUPPORTED:
+        assert codes <= set(load_catalog(language)), (language, codes - set(load_catalog(language)))

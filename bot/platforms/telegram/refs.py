@@ -26,7 +26,7 @@ def member_ref(chat: Chat, user: User) -> MemberRef | None:
 
 
 def user_info(user: User) -> UserInfo:
-    return UserInfo(display_name=user.full_name, language=user.language_code)
+    return UserInfo(display_name=user.full_name, language=user.language_code, username=user.username)
 
 
 def chat_info(chat: Chat) -> ChatInfo:

@@ -1,0 +1,78 @@
+"""Manual points changes by moderators: awards and deductions, each recording who and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain import MemberRef, UserRef
+from bot.services import ledger
+from bot.services.errors import DomainError
+from bot.services.ports import LedgerEntry, UnitOfWorkFactory
+
+MAX_MANUAL_POINTS = 10_000
+
+
+class CannotAwardSelf(DomainError):
+    code = "award.self"
+
+
+class InvalidAmount(DomainError):
+    code = "award.amount"
+
+
+class NotEnoughPoints(DomainError):
+    code = "award.not_enough"
+
+
+class UnknownMember(DomainError):
+    code = "award.unknown_member"
+
+
+@dataclass(frozen=True, slots=True)
+class AwardResult:
+    delta: int
+    balance: int
+    repeated: bool = False  # the same command arrived again and changed nothing
+
+
+class AwardService:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def find_member(self, chat_member: MemberRef, username: str) -> MemberRef:
+        """The member called @``username`` in the chat of ``chat_member``."""
+        async with self._uow_factory(read_only=True) as uow:
+            found = await uow.members.find_by_username(chat_member.chat, username.lstrip("@"))
+        if found is None:
+            raise UnknownMember(username=username.lstrip("@"))
+        return found
+
+    async def change(
+        self, actor: UserRef, target: MemberRef, delta: int, note: str, *, request_key: str
+    ) -> AwardResult:
+        """Add (or, when negative, deduct) ``delta`` points; ``request_key`` makes a repeated command count once."""
+        if actor == target.user:
+            raise CannotAwardSelf()
+        if delta == 0 or abs(delta) > MAX_MANUAL_POINTS:
+            raise InvalidAmount(limit=MAX_MANUAL_POINTS)
+        async with self._uow_factory() as uow:
+            if delta < 0:
+                standing = await uow.members.standing(target)
+                balance = standing.balance if standing else 0
+                if balance + delta < 0:
+                    raise NotEnoughPoints(balance=balance)
+            entry = LedgerEntry(
+                member=target,
+                delta=delta,
+                reason="manual",
+                idempotency_key=f"manual:{request_key}",
+                actor=actor,
+                note=note or None,
+            )
+            balance_after = await ledger.post(uow, entry)
+            await uow.commit()
+        if balance_after is None:
+            async with self._uow_factory(read_only=True) as uow:
+                standing = await uow.members.standing(target)
+            return AwardResult(delta=delta, balance=standing.balance if standing else 0, repeated=True)
+        return AwardResult(delta=delta, balance=balance_after)
