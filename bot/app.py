@@ -25,6 +25,7 @@ from bot.services.chats import ChatDirectory
 from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.members import MemberService
 from bot.services.ports import Clock
+from bot.services.thanks import ThanksRules, ThanksService
 from bot.services.updates import SeenUpdates
 import handlers
 from models.storage import SqlActivityStore, SqlChatPreferencesStore, SqlStorage
@@ -49,6 +50,7 @@ class App:
     checkins: CheckinService
     members: MemberService
     awards: AwardService
+    thanks: ThanksService
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -99,8 +101,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in),
         members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
         awards=AwardService(storage.unit_of_work),
+        thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day),
         scheduler=make_scheduler(settings.community.timezone),
     )
+
+
+def thanks_rules(settings: Settings) -> ThanksRules:
+    thanks = settings.points.thanks
+    return ThanksRules(thanks.points, tuple(thanks.words), thanks.per_giver_per_day, thanks.per_pair_per_day)
 
 
 def build_dispatcher(app: App) -> Dispatcher:
@@ -113,6 +121,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         checkins=app.checkins,
         members=app.members,
         awards=app.awards,
+        thanks=app.thanks,
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),

@@ -65,12 +65,21 @@ class CommunitySettings(Section):
         return value
 
 
+class ThanksSettings(Section):
+    # Points the thanked member gets when someone replies to her with thanks (0 turns this off).
+    points: int = Field(default=2, ge=0)
+    words: list[str] = ["谢谢", "感谢", "多谢", "有用", "有帮助", "thank", "thx", "helpful"]
+    per_giver_per_day: int = Field(default=5, ge=0)
+    per_pair_per_day: int = Field(default=1, ge=0)
+
+
 class PointsSettings(Section):
     checkin: int = Field(default=10, ge=0)
     # One missed day is forgiven automatically once per this many days (0 = never).
     streak_freeze_every_days: int = Field(default=7, ge=0, le=365)
     # Extra points on the day a streak reaches N consecutive days: {N: bonus}.
     streak_bonus: dict[int, int] = {3: 2, 7: 5, 30: 10}
+    thanks: ThanksSettings = ThanksSettings()
 
     @field_validator("streak_bonus")
     @classmethod

@@ -397,6 +397,44 @@ class SqlLedgerRepository:
         balances = {row.id: row.balance for row in rows}
         return {e.idempotency_key: balances[ids[e.member]] for e in entries if e.idempotency_key in paid}
 
+    async def given(self, reason: str, givers: Sequence[tuple[MemberRef, str]]) -> list[tuple[MemberRef, MemberRef]]:
+        wanted = {(giver.chat, giver.user.external_id, reference): giver for giver, reference in givers}
+        if not wanted:
+            return []
+        rows = await self._connection.execute(
+            GIVEN,
+            {
+                "reason": reason,
+                "actors": sorted({giver.user.external_id for giver, _ in givers}),
+                "references": sorted({reference for _, reference in givers}),
+            },
+        )
+        found = []
+        for row in rows:
+            chat = ChatRef(row.chat_platform, row.chat_external_id)
+            giver = wanted.get((chat, row.actor, row.reference))
+            if giver is not None:
+                found.append((giver, MemberRef(chat, UserRef(row.user_platform, row.user_external_id))))
+        return found
+
+
+GIVEN = (
+    select(
+        ledger_t.c.actor,
+        ledger_t.c.reference,
+        chat_t.c.platform.label("chat_platform"),
+        chat_t.c.external_id.label("chat_external_id"),
+        user_t.c.platform.label("user_platform"),
+        user_t.c.external_id.label("user_external_id"),
+    )
+    .select_from(ledger_t.join(_MEMBERSHIPS, membership_t.c.id == ledger_t.c.membership_id))
+    .where(
+        ledger_t.c.reason == bindparam("reason"),
+        ledger_t.c.actor.in_(bindparam("actors", expanding=True)),
+        ledger_t.c.reference.in_(bindparam("references", expanding=True)),
+    )
+)
+
 
 class SqlActivityStore:
     """Lands the write-behind activity buffer: members, daily aggregates, processed update ids."""

@@ -108,6 +108,8 @@ class LedgerEntry(Base):
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
         CheckConstraint("delta <> 0", name="delta_nonzero"),
+        # Daily caps count what one member gave: "thanks by her today".
+        Index("ix_ledger_entry_actor_reason_reference", "actor", "reason", "reference"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -65,6 +65,10 @@ class LedgerRepository(Protocol):
         """
         ...
 
+    async def given(self, reason: str, givers: Sequence[tuple[MemberRef, str]]) -> list[tuple[MemberRef, MemberRef]]:
+        """(giver, receiver) for each ``reason`` entry a giver made in her chat with the given reference (day)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without ``commit`` rolls back."""
