@@ -100,7 +100,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         i18n=I18n(),
         checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in),
         members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
-        awards=AwardService(storage.unit_of_work),
+        awards=AwardService(storage.unit_of_work, settings.points.featured),
         thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day),
         scheduler=make_scheduler(settings.community.timezone),
     )
@@ -125,6 +125,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),
+        pin_featured=app.settings.points.pin_featured,
     )
     dispatcher.update.outer_middleware(DedupeMiddleware(app.seen, app.buffer, app.in_flight))
     dispatcher.update.outer_middleware(MemberContextMiddleware(app.i18n, app.chats, app.buffer))

@@ -80,6 +80,10 @@ class PointsSettings(Section):
     # Extra points on the day a streak reaches N consecutive days: {N: bonus}.
     streak_bonus: dict[int, int] = {3: 2, 7: 5, 30: 10}
     thanks: ThanksSettings = ThanksSettings()
+    # Points for the author of a post a moderator marks as featured (精华) with /feature.
+    featured: int = Field(default=20, ge=0)
+    # Pin featured posts in the group.
+    pin_featured: bool = True
 
     @field_validator("streak_bonus")
     @classmethod

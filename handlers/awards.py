@@ -1,11 +1,13 @@
-"""/award: moderators add or deduct points, as a reply to the member's message or naming @her."""
+"""/award and /feature: moderators add or deduct points, or mark a post as featured (精华)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
@@ -14,6 +16,8 @@ from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.services.awards import AwardService
 from handlers.filters import IN_GROUP, IsModerator
+
+logger = logging.getLogger(__name__)
 
 ARGUMENTS = re.compile(r"^(?:(?P<username>@\w{3,64})\s+)?(?P<amount>[+-]?\d{1,6})(?:\s+(?P<note>.+))?$", re.DOTALL)
 
@@ -56,7 +60,28 @@ def make_router() -> Router:
         text = t(key, name=name, points=abs(result.delta), balance=result.balance)
         await message.reply(f"{text}\n{t('award.because', note=arguments.note)}" if arguments.note else text)
 
-    @router.message(Command("award"), IN_GROUP)
+    @router.message(Command("feature"), IN_GROUP, IsModerator())
+    async def cmd_feature(
+        message: Message, member: MemberRef, awards: AwardService, t: Translator, pin_featured: bool
+    ) -> None:
+        post = message.reply_to_message
+        author = refs.member_ref(message.chat, post.from_user) if post and post.from_user else None
+        if post is None or author is None or post.from_user is None:
+            await message.reply(t("feature.usage"))
+            return
+        result = await awards.feature(member.user, author, f"{refs.PLATFORM}:{message.chat.id}:{post.message_id}")
+        if result.repeated:
+            await message.reply(t("feature.already"))
+            return
+        await post.reply(t("feature.done", name=post.from_user.full_name, points=result.delta))
+        if pin_featured:
+            try:
+                await post.pin(disable_notification=True)
+            except TelegramBadRequest as exc:  # the bot may lack the right to pin: say so, keep the award
+                logger.info("could not pin featured post in chat %s: %s", message.chat.id, exc)
+                await message.reply(t("feature.cannot_pin"))
+
+    @router.message(Command("award", "feature"), IN_GROUP)
     async def cmd_award_refused(message: Message, t: Translator) -> None:
         await message.reply(t("award.not_moderator"))
 

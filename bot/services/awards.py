@@ -36,8 +36,33 @@ class AwardResult:
 
 
 class AwardService:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, featured_points: int = 20) -> None:
         self._uow_factory = uow_factory
+        self._featured_points = featured_points
+
+    async def feature(self, actor: UserRef, author: MemberRef, post_key: str) -> AwardResult:
+        """Mark a post as featured (精华) and award its author; a post pays once, whoever features it again."""
+        if actor == author.user:
+            raise CannotAwardSelf()
+        async with self._uow_factory() as uow:
+            entry = LedgerEntry(
+                member=author,
+                delta=self._featured_points,
+                reason="featured",
+                reference=post_key,
+                idempotency_key=f"featured:{post_key}",
+                actor=actor,
+            )
+            balance = await ledger.post(uow, entry) if self._featured_points else None
+            await uow.commit()
+        if balance is None:
+            return AwardResult(delta=0, balance=await self._balance(author), repeated=True)
+        return AwardResult(delta=self._featured_points, balance=balance)
+
+    async def _balance(self, member: MemberRef) -> int:
+        async with self._uow_factory(read_only=True) as uow:
+            standing = await uow.members.standing(member)
+        return standing.balance if standing else 0
 
     async def find_member(self, chat_member: MemberRef, username: str) -> MemberRef:
         """The member called @``username`` in the chat of ``chat_member``."""
@@ -72,7 +97,5 @@ class AwardService:
             balance_after = await ledger.post(uow, entry)
             await uow.commit()
         if balance_after is None:
-            async with self._uow_factory(read_only=True) as uow:
-                standing = await uow.members.standing(target)
-            return AwardResult(delta=delta, balance=standing.balance if standing else 0, repeated=True)
+            return AwardResult(delta=delta, balance=await self._balance(target), repeated=True)
         return AwardResult(delta=delta, balance=balance_after)

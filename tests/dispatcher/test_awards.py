@@ -112,3 +112,33 @@ async def test_the_admin_list_is_fetched_once_per_five_minutes():
     now[0] += 301
     assert await moderators.can_moderate(bot, GROUP, BOB)
     assert len(fake.calls("getChatAdministrators")) == 2
+
+
+async def test_feature_awards_the_author_once_pins_the_post_and_records_the_moderator(harness):
+    make_moderator(harness)
+    post = await harness.say(GROUP, BOB, "Our sleep routine at 4 months, step by step")
+    post_id = post["message"]["message_id"]
+    await harness.say(GROUP, MOD, "/feature", reply_to=post_id)
+    await harness.say(GROUP, MOD, "/feature", reply_to=post_id)
+    assert harness.replies(GROUP)[-2:] == ["🌟 Featured post! Thank you, Bob: +20 points.", "This post is already featured."]
+    assert [call.params["message_id"] for call in harness.fake.calls("pinChatMessage")] == [post_id]
+    [entry] = await rows(harness, select(LedgerEntry.reason, LedgerEntry.delta, LedgerEntry.actor))
+    assert tuple(entry) == ("featured", 20, str(MOD))
+
+
+async def test_feature_without_pin_rights_still_awards_and_says_why(harness):
+    make_moderator(harness)
+    harness.fake.add_chat(GROUP, "宝妈交流群", bot_status="member")  # the bot is no admin here
+    post = await harness.say(GROUP, BOB, "tip")
+    await harness.say(GROUP, MOD, "/feature", reply_to=post["message"]["message_id"])
+    assert harness.replies(GROUP)[-1].startswith("Featured and points awarded, but I may not pin messages here")
+    assert [tuple(r) for r in await rows(harness, select(Membership.balance).where(Membership.balance > 0))] == [(20,)]
+
+
+async def test_feature_needs_a_reply_and_a_moderator(harness):
+    make_moderator(harness)
+    await harness.say(GROUP, MOD, "/feature")
+    assert harness.replies(GROUP)[-1] == "Usage: reply to the post you want to feature with /feature."
+    post = await harness.say(GROUP, ALICE, "tip")
+    await harness.say(GROUP, BOB, "/feature", reply_to=post["message"]["message_id"])
+    assert harness.replies(GROUP)[-1] == "Sorry, only group admins can change points."
