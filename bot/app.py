@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 from aiogram import Dispatcher
@@ -25,6 +26,7 @@ from bot.services.chats import ChatDirectory
 from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.members import MemberService
 from bot.services.ports import Clock
+from bot.services.shares import ShareRules, ShareService
 from bot.services.thanks import ThanksRules, ThanksService
 from bot.services.updates import SeenUpdates
 import handlers
@@ -51,6 +53,7 @@ class App:
     members: MemberService
     awards: AwardService
     thanks: ThanksService
+    shares: ShareService
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -102,6 +105,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
         awards=AwardService(storage.unit_of_work, settings.points.featured),
         thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day),
+        shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day),
         scheduler=make_scheduler(settings.community.timezone),
     )
 
@@ -109,6 +113,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
 def thanks_rules(settings: Settings) -> ThanksRules:
     thanks = settings.points.thanks
     return ThanksRules(thanks.points, tuple(thanks.words), thanks.per_giver_per_day, thanks.per_pair_per_day)
+
+
+def share_rules(settings: Settings) -> ShareRules:
+    shares = settings.points.shares
+    return ShareRules(
+        shares.points, shares.daily_cap, shares.min_post_length, timedelta(hours=shares.duplicate_window_hours)
+    )
 
 
 def build_dispatcher(app: App) -> Dispatcher:
@@ -122,6 +133,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         members=app.members,
         awards=app.awards,
         thanks=app.thanks,
+        shares=app.shares,
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),

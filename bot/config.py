@@ -73,6 +73,16 @@ class ThanksSettings(Section):
     per_pair_per_day: int = Field(default=1, ge=0)
 
 
+class SharesSettings(Section):
+    # Points for a share: a photo or video with a caption, a link, or a long experience post (0 = off).
+    points: int = Field(default=5, ge=0)
+    daily_cap: int = Field(default=3, ge=0)
+    # An experience post needs at least this many characters (spaces and punctuation not counted).
+    min_post_length: int = Field(default=80, ge=1)
+    # The same content posted again in the group within this many hours earns nothing.
+    duplicate_window_hours: int = Field(default=24, ge=0)
+
+
 class PointsSettings(Section):
     checkin: int = Field(default=10, ge=0)
     # One missed day is forgiven automatically once per this many days (0 = never).
@@ -80,6 +90,7 @@ class PointsSettings(Section):
     # Extra points on the day a streak reaches N consecutive days: {N: bonus}.
     streak_bonus: dict[int, int] = {3: 2, 7: 5, 30: 10}
     thanks: ThanksSettings = ThanksSettings()
+    shares: SharesSettings = SharesSettings()
     # Points for the author of a post a moderator marks as featured (精华) with /feature.
     featured: int = Field(default=20, ge=0)
     # Pin featured posts in the group.

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
-from handlers import awards, checkin, errors, points, start, thanks
+from handlers import awards, checkin, errors, points, shares, start, thanks
 from handlers.filters import LooksLikeCommand
 
 
 def install(dispatcher: Dispatcher) -> None:
     errors.register(dispatcher)
-    dispatcher.include_routers(make_command_router(), thanks.make_router())
+    dispatcher.include_routers(make_command_router(), thanks.make_router(), shares.make_router())
 
 
 def make_command_router() -> Router:

@@ -22,7 +22,7 @@ from bot.services.errors import StorageConflict
 from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin
 from models.engine import make_engine, make_read_engine
 from models.ranges import to_ranges
-from models.tables import Chat, Checkin, DailyActivity, Membership, ProcessedUpdate, UserAccount
+from models.tables import Chat, Checkin, ContentFingerprint, DailyActivity, Membership, ProcessedUpdate, UserAccount
 from models.tables import LedgerEntry as LedgerRow
 
 chat_t = Chat.__table__
@@ -32,6 +32,7 @@ checkin_t = Checkin.__table__
 ledger_t = LedgerRow.__table__
 activity_t = DailyActivity.__table__
 processed_t = ProcessedUpdate.__table__
+content_t = ContentFingerprint.__table__
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -97,6 +98,7 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(self._connection, resolver)
         self.checkins = SqlCheckinRepository(self._connection, resolver, self._storage)
         self.ledger = SqlLedgerRepository(self._connection, resolver, self._storage)
+        self.content = SqlContentRepository(self._connection, resolver, self._storage)
         return self
 
     async def commit(self) -> None:
@@ -211,6 +213,10 @@ class MemberResolver:
             member = pairs[(row.chat_id, row.user_id)]
             ids[member] = self._new.members[member] = row.id
         return ids
+
+    async def chat_ids(self, chats: Iterable[ChatRef]) -> dict[ChatRef, int]:
+        """Row ids of the chats, creating the missing rows."""
+        return await self._ref_ids(chat_t, set(chats), self._storage.ids.chats, self._new.chats)
 
     async def _ref_ids(self, table: Any, refs: set[Any], cache: dict[Any, int], new: dict[Any, int]) -> dict[Any, int]:
         ids = {ref: cache.get(ref) or new.get(ref) for ref in refs}
@@ -397,6 +403,23 @@ class SqlLedgerRepository:
         balances = {row.id: row.balance for row in rows}
         return {e.idempotency_key: balances[ids[e.member]] for e in entries if e.idempotency_key in paid}
 
+    async def earned(self, reason: str, members: Sequence[tuple[MemberRef, str]]) -> list[tuple[MemberRef, str]]:
+        if not members:
+            return []
+        ids = await self._resolver.ensure(member for member, _ in members)
+        by_id = {membership_id: member for member, membership_id in ids.items()}
+        wanted = set(members)
+        rows = await self._connection.execute(
+            EARNED,
+            {
+                "reason": reason,
+                "ids": sorted(by_id),
+                "references": sorted({reference for _, reference in members}),
+            },
+        )
+        found = [(by_id[row.membership_id], row.reference) for row in rows]
+        return [item for item in found if item in wanted]
+
     async def given(self, reason: str, givers: Sequence[tuple[MemberRef, str]]) -> list[tuple[MemberRef, MemberRef]]:
         wanted = {(giver.chat, giver.user.external_id, reference): giver for giver, reference in givers}
         if not wanted:
@@ -434,6 +457,60 @@ GIVEN = (
         ledger_t.c.reference.in_(bindparam("references", expanding=True)),
     )
 )
+
+
+EARNED = select(ledger_t.c.membership_id, ledger_t.c.reference).where(
+    ledger_t.c.reason == bindparam("reason"),
+    ledger_t.c.membership_id.in_(bindparam("ids", expanding=True)),
+    ledger_t.c.reference.in_(bindparam("references", expanding=True)),
+)
+SEEN_SINCE = select(content_t.c.chat_id, content_t.c.fingerprint, content_t.c.last_seen_at).where(
+    content_t.c.chat_id.in_(bindparam("chat_ids", expanding=True)),
+    content_t.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+    content_t.c.last_seen_at >= bindparam("since"),
+)
+
+
+class SqlContentRepository:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+        self._connection = connection
+        self._resolver = resolver
+        self._insert = storage.insert
+
+    async def seen_since(
+        self, items: Sequence[tuple[ChatRef, str]], since: datetime
+    ) -> dict[tuple[ChatRef, str], datetime]:
+        if not items:
+            return {}
+        chat_ids = await self._resolver.chat_ids(chat for chat, _ in items)
+        chats = {row_id: chat for chat, row_id in chat_ids.items()}
+        rows = await self._connection.execute(
+            SEEN_SINCE,
+            {"chat_ids": sorted(chats), "fingerprints": sorted({fp for _, fp in items}), "since": since},
+        )
+        return {(chats[row.chat_id], row.fingerprint): utc(row.last_seen_at) for row in rows}  # type: ignore[misc]
+
+    async def remember(self, items: Sequence[tuple[ChatRef, str, datetime]]) -> None:
+        if not items:
+            return
+        chat_ids = await self._resolver.chat_ids(chat for chat, _, _ in items)
+        latest: dict[tuple[int, str], datetime] = {}
+        for chat, fingerprint, at in items:
+            key = (chat_ids[chat], fingerprint)
+            latest[key] = max(latest.get(key, at), at)
+        stmt = self._insert(content_t)
+        newer, current = stmt.excluded.last_seen_at, content_t.c.last_seen_at
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["chat_id", "fingerprint"],
+            set_={"last_seen_at": case((newer > current, newer), else_=current)},
+        )
+        await self._connection.execute(
+            stmt,
+            [
+                {"chat_id": chat_id, "fingerprint": fingerprint, "last_seen_at": at}
+                for (chat_id, fingerprint), at in sorted(latest.items())
+            ],
+        )
 
 
 class SqlActivityStore:

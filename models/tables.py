@@ -124,6 +124,18 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class ContentFingerprint(Base):
+    """When a piece of content (a file, a link, a normalised text) was last posted in a chat."""
+
+    __tablename__ = "content_fingerprint"
+    __table_args__ = (UniqueConstraint("chat_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    last_seen_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
 class DailyActivity(Base):
     __tablename__ = "daily_activity"
 
@@ -152,6 +164,7 @@ __all__ = [
     "Base",
     "Chat",
     "Checkin",
+    "ContentFingerprint",
     "DailyActivity",
     "LedgerEntry",
     "Membership",

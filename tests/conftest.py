@@ -16,7 +16,16 @@ from models import migrate
 
 PG_ENV = "CRADLE_TEST_DATABASE_URL"
 PG_SKIP = f"{PG_ENV} is not set: PostgreSQL tests skipped (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
-TABLES = ("ledger_entry", "checkin", "daily_activity", "membership", "user_account", "chat", "processed_update")
+TABLES = (
+    "ledger_entry",
+    "checkin",
+    "daily_activity",
+    "content_fingerprint",
+    "membership",
+    "user_account",
+    "chat",
+    "processed_update",
+)
 
 
 def sqlite_url(path: Path) -> str:

@@ -65,8 +65,24 @@ class LedgerRepository(Protocol):
         """
         ...
 
+    async def earned(self, reason: str, members: Sequence[tuple[MemberRef, str]]) -> list[tuple[MemberRef, str]]:
+        """One (member, reference) per ``reason`` entry the members earned with those references (days)."""
+        ...
+
     async def given(self, reason: str, givers: Sequence[tuple[MemberRef, str]]) -> list[tuple[MemberRef, MemberRef]]:
         """(giver, receiver) for each ``reason`` entry a giver made in her chat with the given reference (day)."""
+        ...
+
+
+class ContentRepository(Protocol):
+    async def seen_since(
+        self, items: Sequence[tuple[ChatRef, str]], since: datetime
+    ) -> dict[tuple[ChatRef, str], datetime]:
+        """When each (chat, fingerprint) was last posted, for those posted since ``since``."""
+        ...
+
+    async def remember(self, items: Sequence[tuple[ChatRef, str, datetime]]) -> None:
+        """Record that the content was posted at that time (keeping the latest time)."""
         ...
 
 
@@ -76,6 +92,7 @@ class UnitOfWork(Protocol):
     members: MemberRepository
     checkins: CheckinRepository
     ledger: LedgerRepository
+    content: ContentRepository
 
     async def commit(self) -> None: ...
 

@@ -31,3 +31,13 @@ def test_caps_count_per_giver_and_per_pair():
     assert within_caps(thanks, Counter(), Counter(), rules)
     assert not within_caps(thanks, Counter({giver: 1}), Counter({(giver, receiver): 1}), rules)
     assert not within_caps(thanks, Counter({giver: 2}), Counter(), rules)
+
+
+def test_share_fingerprints_ignore_width_case_spacing_and_punctuation():
+    from bot.services.shares import link_fingerprint, post_length, text_fingerprint
+
+    assert text_fingerprint("宝宝 睡得很好！Good night.") == text_fingerprint("宝宝睡得很好!  good night")
+    assert text_fingerprint("宝宝睡得很好") != text_fingerprint("宝宝睡得不好")
+    assert link_fingerprint("HTTPS://Example.org/a/") == link_fingerprint("https://example.org/a#x")
+    assert link_fingerprint("https://example.org/a?id=1") != link_fingerprint("https://example.org/a?id=2")
+    assert post_length("一二三，四五！ ok") == 7
