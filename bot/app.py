@@ -25,6 +25,7 @@ from bot.services.awards import AwardService
 from bot.services.chats import ChatDirectory
 from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.members import MemberService
+from bot.services.points_desk import PointsDesk
 from bot.services.ports import Clock
 from bot.services.shares import ShareRules, ShareService
 from bot.services.thanks import ThanksRules, ThanksService
@@ -87,6 +88,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     activity_store = SqlActivityStore(storage)
     chats = ChatDirectory(settings.community.timezone, settings.community.language, settings.community.day_starts_at)
     buffer = ActivityBuffer(activity_store, chats.day)
+    desk = PointsDesk(storage.unit_of_work)  # check-ins, thanks and shares arriving together share a transaction
     rules = CheckinRules(
         base_points=settings.points.checkin,
         streak_bonus=dict(settings.points.streak_bonus),
@@ -101,11 +103,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         seen=SeenUpdates(),
         chats=chats,
         i18n=I18n(),
-        checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in),
+        checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in, desk),
         members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
         awards=AwardService(storage.unit_of_work, settings.points.featured),
-        thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day),
-        shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day),
+        thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day, desk),
+        shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day, desk),
         scheduler=make_scheduler(settings.community.timezone),
     )
 

@@ -13,9 +13,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import CheckinRecord, MemberRef
-from bot.services import ledger, retry
-from bot.services.batching import Batcher
-from bot.services.ports import LedgerEntry, NewCheckin, UnitOfWorkFactory
+from bot.services import ledger
+from bot.services.points_desk import PointsDesk
+from bot.services.ports import LedgerEntry, NewCheckin, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +99,16 @@ class CheckinService:
         rules: CheckinRules,
         day_of: Callable[[MemberRef, datetime], date],
         on_checked_in: Callable[[MemberRef, date, datetime], None] = lambda member, day, at: None,
+        desk: PointsDesk | None = None,
     ) -> None:
-        self._uow_factory = uow_factory
         self._rules = rules
         self._day_of = day_of
         self._on_checked_in = on_checked_in
         # The latest check-in we know of per member. Rows are never deleted, so "checked in
         # today" read from here is always true; anything else is decided by the database.
         self._known: dict[MemberRef, CheckinRecord] = {}
-        self._batcher: Batcher[CheckinRequest, CheckinResult] = Batcher(self._check_in_batch)
+        self._desk = desk or PointsDesk(uow_factory)
+        self._desk.register(CheckinRequest, self._step)
 
     async def check_in(self, member: MemberRef, at: datetime) -> CheckinResult:
         """Check in at ``at`` (the event's own time, so a redelivered update lands on the same day)."""
@@ -115,48 +116,48 @@ class CheckinService:
         known = self._known.get(member)
         if known is not None and known.day >= today:
             return CheckinResult(new=False, day=today, streak=known.streak)
-        result = await self._batcher.submit(CheckinRequest(member, today, at))
+        result: CheckinResult = await self._desk.submit(CheckinRequest(member, today, at))
+        # Committed by now: safe to remember, and to count.
+        known = self._known.get(member)
+        if result.day == today and (known is None or known.day <= today):
+            self._known[member] = CheckinRecord(today, result.streak)
         if result.new:
             self._on_checked_in(member, today, at)
         return result
 
-    async def _check_in_batch(self, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
-        return await retry.on_conflict(lambda: self._check_in_once(requests))
-
-    async def _check_in_once(self, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
-        async with self._uow_factory() as uow:
-            latest = await uow.checkins.latest_many([request.member for request in requests])
-            planned: list[tuple[CheckinRequest, CheckinRecord, bool]] = []
-            for request in requests:
-                last = latest.get(request.member)
-                if last is None or last.day < request.day:
-                    record = next_record(last, request.day, self._rules.freeze_every_days)
-                    forgiven = last is not None and record.freeze_used_on != last.freeze_used_on
-                    planned.append((request, record, forgiven))
-                    latest[request.member] = record  # a twin in this batch is refused
-            planned_records = {(request.member, request.day): (record, forgiven) for request, record, forgiven in planned}
-            inserted = await uow.checkins.add_many(
-                [
-                    NewCheckin(request.member, request.day, record.streak, request.at, record.freeze_used_on)
-                    for request, record, _ in planned
-                ]
-            )
-            entries = []
-            for request, record, _ in planned:
-                base, bonus = points_for(record.streak, self._rules)
-                if (request.member, request.day) in inserted and base + bonus:
-                    entries.append(
-                        LedgerEntry(
-                            member=request.member,
-                            delta=base + bonus,
-                            reason="checkin",
-                            reference=request.day.isoformat(),
-                            idempotency_key=checkin_key(request.member, request.day),
-                            at=request.at,
-                        )
+    async def _step(self, uow: UnitOfWork, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
+        """Decide and write a batch of check-ins inside the desk's transaction."""
+        latest = await uow.checkins.latest_many([request.member for request in requests])
+        planned: list[tuple[CheckinRequest, CheckinRecord, bool]] = []
+        for request in requests:
+            last = latest.get(request.member)
+            if last is None or last.day < request.day:
+                record = next_record(last, request.day, self._rules.freeze_every_days)
+                forgiven = last is not None and record.freeze_used_on != last.freeze_used_on
+                planned.append((request, record, forgiven))
+                latest[request.member] = record  # a twin in this batch is refused
+        planned_records = {(request.member, request.day): (record, forgiven) for request, record, forgiven in planned}
+        inserted = await uow.checkins.add_many(
+            [
+                NewCheckin(request.member, request.day, record.streak, request.at, record.freeze_used_on)
+                for request, record, _ in planned
+            ]
+        )
+        entries = []
+        for request, record, _ in planned:
+            base, bonus = points_for(record.streak, self._rules)
+            if (request.member, request.day) in inserted and base + bonus:
+                entries.append(
+                    LedgerEntry(
+                        member=request.member,
+                        delta=base + bonus,
+                        reason="checkin",
+                        reference=request.day.isoformat(),
+                        idempotency_key=checkin_key(request.member, request.day),
+                        at=request.at,
                     )
-            balances = await ledger.post_many(uow, entries)
-            await uow.commit()
+                )
+        balances = await ledger.post_many(uow, entries)
         return [self._result(request, planned_records, latest, inserted, balances) for request in requests]
 
     def _result(
@@ -171,13 +172,8 @@ class CheckinService:
         record, forgiven = planned if planned is not None else (latest[request.member], False)
         if (request.member, request.day) not in inserted:
             # Already checked in (possibly by a concurrent instance that won the database race).
-            if record.day == request.day:
-                self._known[request.member] = record
             return CheckinResult(new=False, day=request.day, streak=record.streak)
         inserted.discard((request.member, request.day))  # a twin request later in the batch is "already"
-        known = self._known.get(request.member)
-        if known is None or known.day <= record.day:
-            self._known[request.member] = record
         base, bonus = points_for(record.streak, self._rules)
         key = checkin_key(request.member, request.day)
         return CheckinResult(

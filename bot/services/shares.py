@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from bot.domain import MemberRef
-from bot.services import ledger, retry
-from bot.services.batching import Batcher
-from bot.services.ports import LedgerEntry, UnitOfWorkFactory
+from bot.services import ledger
+from bot.services.points_desk import PointsDesk
+from bot.services.ports import LedgerEntry, UnitOfWork, UnitOfWorkFactory
 
 REASON = "share"
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
@@ -54,53 +54,53 @@ def post_length(text: str) -> int:
 
 class ShareService:
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, rules: ShareRules, day_of: Callable[[MemberRef, datetime], date]
+        self,
+        uow_factory: UnitOfWorkFactory,
+        rules: ShareRules,
+        day_of: Callable[[MemberRef, datetime], date],
+        desk: PointsDesk | None = None,
     ) -> None:
-        self._uow_factory = uow_factory
         self.rules = rules
         self._day_of = day_of
-        self._batcher: Batcher[Share, bool] = Batcher(self._pay_batch)
+        self._desk = desk or PointsDesk(uow_factory)
+        self._desk.register(Share, self._step)
 
     async def share(self, share: Share) -> bool:
         """Pay for a share; False when it does not count (cap reached, duplicate, already paid)."""
         if not self.rules.points:
             return False
-        return await self._batcher.submit(share)
+        return bool(await self._desk.submit(share))
 
-    async def _pay_batch(self, batch: Sequence[Share]) -> list[bool]:
-        return await retry.on_conflict(lambda: self._pay_once(batch))
-
-    async def _pay_once(self, batch: Sequence[Share]) -> list[bool]:
+    async def _step(self, uow: UnitOfWork, batch: Sequence[Share]) -> list[bool]:
+        """Decide and write a batch of shares inside the desk's transaction."""
         days = [self._day_of(share.member, share.at).isoformat() for share in batch]
-        async with self._uow_factory() as uow:
-            recent = await uow.content.seen_since(
-                [(share.member.chat, share.fingerprint) for share in batch],
-                since=min(share.at for share in batch) - self.rules.duplicate_window,
-            )
-            earned = Counter(await uow.ledger.earned(REASON, list(zip((s.member for s in batch), days, strict=True))))
-            entries, keys = [], set()
-            for share, day in zip(batch, days, strict=True):
-                content = (share.member.chat, share.fingerprint)
-                duplicate = content in recent and share.at - recent[content] < self.rules.duplicate_window
-                recent[content] = share.at  # a twin later in this batch is a duplicate too
-                if duplicate or share.message_key in keys or earned[(share.member, day)] >= self.rules.daily_cap:
-                    continue
-                earned[(share.member, day)] += 1
-                keys.add(share.message_key)
-                entries.append(
-                    LedgerEntry(
-                        member=share.member,
-                        delta=self.rules.points,
-                        reason=REASON,
-                        reference=day,
-                        idempotency_key=f"{REASON}:{share.message_key}",
-                        at=share.at,
-                        note=share.kind,
-                    )
+        recent = await uow.content.seen_since(
+            [(share.member.chat, share.fingerprint) for share in batch],
+            since=min(share.at for share in batch) - self.rules.duplicate_window,
+        )
+        earned = Counter(await uow.ledger.earned(REASON, list(zip((s.member for s in batch), days, strict=True))))
+        entries, keys = [], set()
+        for share, day in zip(batch, days, strict=True):
+            content = (share.member.chat, share.fingerprint)
+            duplicate = content in recent and share.at - recent[content] < self.rules.duplicate_window
+            recent[content] = share.at  # a twin later in this batch is a duplicate too
+            if duplicate or share.message_key in keys or earned[(share.member, day)] >= self.rules.daily_cap:
+                continue
+            earned[(share.member, day)] += 1
+            keys.add(share.message_key)
+            entries.append(
+                LedgerEntry(
+                    member=share.member,
+                    delta=self.rules.points,
+                    reason=REASON,
+                    reference=day,
+                    idempotency_key=f"{REASON}:{share.message_key}",
+                    at=share.at,
+                    note=share.kind,
                 )
-            await uow.content.remember([(share.member.chat, share.fingerprint, share.at) for share in batch])
-            paid = await ledger.post_many(uow, entries)
-            await uow.commit()
+            )
+        await uow.content.remember([(share.member.chat, share.fingerprint, share.at) for share in batch])
+        paid = await ledger.post_many(uow, entries)
         return [f"{REASON}:{share.message_key}" in paid for share in batch]
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.domain import MemberRef
-from bot.services import ledger, retry
-from bot.services.batching import Batcher
-from bot.services.ports import LedgerEntry, UnitOfWorkFactory
+from bot.services import ledger
+from bot.services.points_desk import PointsDesk
+from bot.services.ports import LedgerEntry, UnitOfWork, UnitOfWorkFactory
 
 REASON = "thanks"
 
@@ -55,12 +55,17 @@ def within_caps(
 
 class ThanksService:
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, rules: ThanksRules, day_of: Callable[[MemberRef, datetime], date]
+        self,
+        uow_factory: UnitOfWorkFactory,
+        rules: ThanksRules,
+        day_of: Callable[[MemberRef, datetime], date],
+        desk: PointsDesk | None = None,
     ) -> None:
-        self._uow_factory = uow_factory
-        self._rules = ThanksRules(rules.points, tuple(normalise(w) for w in rules.words), rules.per_giver_per_day, rules.per_pair_per_day)
+        words = tuple(normalise(word) for word in rules.words)
+        self._rules = ThanksRules(rules.points, words, rules.per_giver_per_day, rules.per_pair_per_day)
         self._day_of = day_of
-        self._batcher: Batcher[Thanks, bool] = Batcher(self._pay_batch)
+        self._desk = desk or PointsDesk(uow_factory)
+        self._desk.register(Thanks, self._step)
 
     def recognises(self, text: str | None) -> bool:
         return self._rules.points > 0 and says_thanks(text, self._rules.words)
@@ -69,36 +74,32 @@ class ThanksService:
         """Pay the person thanked; False when it does not count (self, caps, or already paid)."""
         if thanks.giver.user == thanks.receiver.user or not self._rules.points:
             return False
-        return await self._batcher.submit(thanks)
+        return bool(await self._desk.submit(thanks))
 
-    async def _pay_batch(self, batch: Sequence[Thanks]) -> list[bool]:
-        return await retry.on_conflict(lambda: self._pay_once(batch))
-
-    async def _pay_once(self, batch: Sequence[Thanks]) -> list[bool]:
+    async def _step(self, uow: UnitOfWork, batch: Sequence[Thanks]) -> list[bool]:
+        """Decide and write a batch of thanks inside the desk's transaction."""
         days = [self._day_of(thanks.giver, thanks.at) for thanks in batch]
-        async with self._uow_factory() as uow:
-            earlier = await uow.ledger.given(REASON, [(t.giver, d.isoformat()) for t, d in zip(batch, days, strict=True)])
-            given = Counter(giver for giver, _ in earlier)
-            pairs = Counter(earlier)
-            entries: list[LedgerEntry] = []
-            keys: set[str] = set()
-            for thanks, day in zip(batch, days, strict=True):
-                if thanks.message_key in keys or not within_caps(thanks, given, pairs, self._rules):
-                    continue
-                keys.add(thanks.message_key)
-                given[thanks.giver] += 1
-                pairs[(thanks.giver, thanks.receiver)] += 1
-                entries.append(
-                    LedgerEntry(
-                        member=thanks.receiver,
-                        delta=self._rules.points,
-                        reason=REASON,
-                        reference=day.isoformat(),
-                        idempotency_key=f"{REASON}:{thanks.message_key}",
-                        at=thanks.at,
-                        actor=thanks.giver.user,
-                    )
+        earlier = await uow.ledger.given(REASON, [(t.giver, d.isoformat()) for t, d in zip(batch, days, strict=True)])
+        given = Counter(giver for giver, _ in earlier)
+        pairs = Counter(earlier)
+        entries: list[LedgerEntry] = []
+        keys: set[str] = set()
+        for thanks, day in zip(batch, days, strict=True):
+            if thanks.message_key in keys or not within_caps(thanks, given, pairs, self._rules):
+                continue
+            keys.add(thanks.message_key)
+            given[thanks.giver] += 1
+            pairs[(thanks.giver, thanks.receiver)] += 1
+            entries.append(
+                LedgerEntry(
+                    member=thanks.receiver,
+                    delta=self._rules.points,
+                    reason=REASON,
+                    reference=day.isoformat(),
+                    idempotency_key=f"{REASON}:{thanks.message_key}",
+                    at=thanks.at,
+                    actor=thanks.giver.user,
                 )
-            paid = await ledger.post_many(uow, entries)
-            await uow.commit()
+            )
+        paid = await ledger.post_many(uow, entries)
         return [f"{REASON}:{thanks.message_key}" in paid for thanks in batch]
