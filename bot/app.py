@@ -19,6 +19,7 @@ from bot.i18n import I18n
 from bot.middlewares.context import MemberContextMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, InFlight
 from bot.platforms.telegram.responses import pin_response_types
+from bot.platforms.telegram.authors import RecentAuthors
 from bot.platforms.telegram.moderators import Moderators
 from bot.services.activity import ActivityBuffer
 from bot.services.awards import AwardService
@@ -114,7 +115,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
 
 def thanks_rules(settings: Settings) -> ThanksRules:
     thanks = settings.points.thanks
-    return ThanksRules(thanks.points, tuple(thanks.words), thanks.per_giver_per_day, thanks.per_pair_per_day)
+    return ThanksRules(
+        thanks.points, tuple(thanks.words), thanks.per_giver_per_day, thanks.per_pair_per_day, tuple(thanks.reactions)
+    )
 
 
 def share_rules(settings: Settings) -> ShareRules:
@@ -142,6 +145,8 @@ def build_dispatcher(app: App) -> Dispatcher:
         pin_featured=app.settings.points.pin_featured,
     )
     dispatcher.update.outer_middleware(DedupeMiddleware(app.seen, app.buffer, app.in_flight))
-    dispatcher.update.outer_middleware(MemberContextMiddleware(app.i18n, app.chats, app.buffer))
+    authors = RecentAuthors()
+    dispatcher["authors"] = authors
+    dispatcher.update.outer_middleware(MemberContextMiddleware(app.i18n, app.chats, app.buffer, authors))
     handlers.install(dispatcher)
     return dispatcher

@@ -71,6 +71,8 @@ class ThanksSettings(Section):
     words: list[str] = ["谢谢", "感谢", "多谢", "有用", "有帮助", "thank", "thx", "helpful"]
     per_giver_per_day: int = Field(default=5, ge=0)
     per_pair_per_day: int = Field(default=1, ge=0)
+    # Reactions that count as thanks (the bot must be a group admin to receive reactions).
+    reactions: list[str] = ["👍", "❤", "🙏", "🥰", "👏", "💯"]
 
 
 class SharesSettings(Section):

@@ -1,13 +1,14 @@
-"""Thanks in a reply pays the person thanked (silently; see bot/services/thanks.py)."""
+"""Thanks in a reply, or a thanks reaction, pays the person thanked (silently; see bot/services/thanks.py)."""
 
 from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import Message, MessageReactionUpdated, ReactionTypeEmoji
 
 from bot.domain import MemberRef
 from bot.platforms.telegram import refs
+from bot.platforms.telegram.authors import RecentAuthors
 from bot.services.thanks import Thanks, ThanksService
 from handlers.filters import IN_GROUP
 
@@ -31,5 +32,17 @@ def make_router() -> Router:
             return
         key = f"{refs.PLATFORM}:{message.chat.id}:{message.message_id}"
         await thanks.thank(Thanks(giver=member, receiver=receiver, at=message.date, message_key=key))
+
+    @router.message_reaction()
+    async def on_reaction(
+        reaction: MessageReactionUpdated, member: MemberRef | None, thanks: ThanksService, authors: RecentAuthors
+    ) -> None:
+        before = {r.emoji for r in reaction.old_reaction if isinstance(r, ReactionTypeEmoji)}
+        added = [r.emoji for r in reaction.new_reaction if isinstance(r, ReactionTypeEmoji) and r.emoji not in before]
+        author = authors.author_of(reaction.chat.id, reaction.message_id)
+        if member is None or author is None or not any(thanks.recognises_reaction(emoji) for emoji in added):
+            return
+        key = f"{refs.PLATFORM}:{reaction.chat.id}:{reaction.message_id}:reaction:{member.user.external_id}"
+        await thanks.thank(Thanks(giver=member, receiver=author, at=reaction.date, message_key=key))
 
     return router

@@ -10,6 +10,7 @@ from aiogram.types import Chat, Message, TelegramObject, Update, User
 
 from bot.i18n import I18n
 from bot.platforms.telegram import refs
+from bot.platforms.telegram.authors import RecentAuthors
 from bot.services.activity import ActivityBuffer
 from bot.services.chats import ChatDirectory
 
@@ -20,10 +21,11 @@ LINK_ENTITIES = frozenset({"url", "text_link"})
 class MemberContextMiddleware(BaseMiddleware):
     """Puts ``member`` (MemberRef or None), ``chat_ref`` and ``t`` (Translator) into handler data."""
 
-    def __init__(self, i18n: I18n, chats: ChatDirectory, buffer: ActivityBuffer) -> None:
+    def __init__(self, i18n: I18n, chats: ChatDirectory, buffer: ActivityBuffer, authors: RecentAuthors) -> None:
         self._i18n = i18n
         self._chats = chats
         self._buffer = buffer
+        self._authors = authors
 
     async def __call__(
         self,
@@ -53,6 +55,7 @@ class MemberContextMiddleware(BaseMiddleware):
         member = refs.member_ref(chat, user) if user is not None else None
         if member is None or user is None or message.new_chat_members or message.left_chat_member:
             return
+        self._authors.remember(chat.id, message.message_id, member)
         media = any(getattr(message, name) is not None for name in MEDIA_FIELDS)
         entities = (message.entities or ()) if message.text is not None else (message.caption_entities or ())
         links = sum(1 for entity in entities if entity.type in LINK_ENTITIES)

@@ -25,6 +25,7 @@ class ThanksRules:
     words: tuple[str, ...] = field(default_factory=tuple)
     per_giver_per_day: int = 5
     per_pair_per_day: int = 1
+    reactions: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +63,16 @@ class ThanksService:
         desk: PointsDesk | None = None,
     ) -> None:
         words = tuple(normalise(word) for word in rules.words)
-        self._rules = ThanksRules(rules.points, words, rules.per_giver_per_day, rules.per_pair_per_day)
+        self._rules = ThanksRules(rules.points, words, rules.per_giver_per_day, rules.per_pair_per_day, rules.reactions)
         self._day_of = day_of
         self._desk = desk or PointsDesk(uow_factory)
         self._desk.register(Thanks, self._step)
 
     def recognises(self, text: str | None) -> bool:
         return self._rules.points > 0 and says_thanks(text, self._rules.words)
+
+    def recognises_reaction(self, emoji: str) -> bool:
+        return self._rules.points > 0 and emoji in self._rules.reactions
 
     async def thank(self, thanks: Thanks) -> bool:
         """Pay the person thanked; False when it does not count (self, caps, or already paid)."""

@@ -89,3 +89,28 @@ async def test_a_redelivered_thanks_pays_once(harness):
     harness.app.seen.forget("telegram", update["update_id"])  # as after a crash before the id was stored
     await harness.feed(update)
     assert await balances(harness) == {str(ALICE): 2}
+
+
+async def test_a_thanks_reaction_pays_like_a_thanks_reply_and_only_once_per_reactor(harness):
+    tip = await tip_from(harness, ALICE)
+    await harness.feed(harness.fake.reaction(GROUP, BOB, tip, "👍"))
+    await harness.feed(harness.fake.reaction(GROUP, BOB, tip, None))  # removed
+    await harness.feed(harness.fake.reaction(GROUP, BOB, tip, "🙏"))  # and another one added
+    assert await balances(harness) == {str(ALICE): 2}
+    assert harness.replies(GROUP) == []
+
+
+async def test_other_reactions_and_reactions_to_unknown_messages_pay_nothing(harness):
+    tip = await tip_from(harness, ALICE)
+    await harness.feed(harness.fake.reaction(GROUP, BOB, tip, "😢"))
+    assert await balances(harness) == {}
+    harness.fake.user_message(GROUP, ALICE, "sent while the bot was down")  # never fed: the bot never saw it
+    await harness.feed(harness.fake.reaction(GROUP, BOB, tip + 1, "👍"))
+    assert await balances(harness) == {}
+
+
+async def test_a_thanks_reply_and_a_reaction_from_the_same_person_count_as_one_pair(harness):
+    tip = await tip_from(harness, ALICE)
+    await harness.say(GROUP, BOB, "谢谢", reply_to=tip)
+    await harness.feed(harness.fake.reaction(GROUP, BOB, tip, "❤"))
+    assert await balances(harness) == {str(ALICE): 2}
