@@ -28,6 +28,7 @@ from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.members import MemberService
 from bot.services.points_desk import PointsDesk
 from bot.services.ports import Clock
+from bot.services.quiz_points import QuizPoints
 from bot.services.shares import ShareRules, ShareService
 from bot.services.thanks import ThanksRules, ThanksService
 from bot.services.updates import SeenUpdates
@@ -56,6 +57,7 @@ class App:
     awards: AwardService
     thanks: ThanksService
     shares: ShareService
+    quiz_points: QuizPoints
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -109,6 +111,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         awards=AwardService(storage.unit_of_work, settings.points.featured),
         thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day, desk),
         shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day, desk),
+        quiz_points=QuizPoints(desk, settings.points.quiz_correct),
         scheduler=make_scheduler(settings.community.timezone),
     )
 

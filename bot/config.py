@@ -93,6 +93,8 @@ class PointsSettings(Section):
     streak_bonus: dict[int, int] = {3: 2, 7: 5, 30: 10}
     thanks: ThanksSettings = ThanksSettings()
     shares: SharesSettings = SharesSettings()
+    # Points for a correct answer to a scheduled quiz (the first answer counts).
+    quiz_correct: int = Field(default=5, ge=0)
     # Points for the author of a post a moderator marks as featured (精华) with /feature.
     featured: int = Field(default=20, ge=0)
     # Pin featured posts in the group.
