@@ -28,6 +28,7 @@ from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.members import MemberService
 from bot.services.points_desk import PointsDesk
 from bot.services.ports import Clock
+from bot.services.privacy import PrivacyService
 from bot.services.quiz_points import QuizPoints
 from bot.services.shares import ShareRules, ShareService
 from bot.services.thanks import ThanksRules, ThanksService
@@ -58,6 +59,7 @@ class App:
     thanks: ThanksService
     shares: ShareService
     quiz_points: QuizPoints
+    privacy: PrivacyService
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -97,6 +99,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         streak_bonus=dict(settings.points.streak_bonus),
         freeze_every_days=settings.points.streak_freeze_every_days,
     )
+    checkins = CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in, desk)
     return App(
         settings=settings,
         clock=clock,
@@ -106,12 +109,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         seen=SeenUpdates(),
         chats=chats,
         i18n=I18n(),
-        checkins=CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in, desk),
+        checkins=checkins,
         members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
         awards=AwardService(storage.unit_of_work, settings.points.featured),
         thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day, desk),
         shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day, desk),
         quiz_points=QuizPoints(desk, settings.points.quiz_correct),
+        privacy=PrivacyService(storage.unit_of_work, [storage.ids.forget_user, buffer.forget_user, checkins.forget_user]),
         scheduler=make_scheduler(settings.community.timezone),
     )
 
@@ -142,6 +146,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         awards=app.awards,
         thanks=app.thanks,
         shares=app.shares,
+        privacy=app.privacy,
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
-from handlers import awards, checkin, errors, points, shares, start, thanks
+from handlers import awards, checkin, errors, points, privacy, shares, start, thanks
 from handlers.filters import LooksLikeCommand
 
 
@@ -21,5 +21,7 @@ def install(dispatcher: Dispatcher) -> None:
 def make_command_router() -> Router:
     commands = Router(name="commands")
     commands.message.filter(LooksLikeCommand())
-    commands.include_routers(start.make_router(), checkin.make_router(), points.make_router(), awards.make_router())
+    commands.include_routers(
+        start.make_router(), checkin.make_router(), points.make_router(), awards.make_router(), privacy.make_router()
+    )
     return commands

@@ -54,6 +54,11 @@ class IdCache:
         self.users: dict[UserRef, int] = {}
         self.members: dict[MemberRef, int] = {}
 
+    def forget_user(self, user: UserRef) -> None:
+        self.users.pop(user, None)
+        for member in [member for member in self.members if member.user == user]:
+            del self.members[member]
+
     def merge(self, other: IdCache) -> None:
         self.chats.update(other.chats)
         self.users.update(other.users)
@@ -99,6 +104,7 @@ class SqlUnitOfWork:
         self.checkins = SqlCheckinRepository(self._connection, resolver, self._storage)
         self.ledger = SqlLedgerRepository(self._connection, resolver, self._storage)
         self.content = SqlContentRepository(self._connection, resolver, self._storage)
+        self.privacy = SqlPrivacyRepository(self._connection)
         return self
 
     async def commit(self) -> None:
@@ -511,6 +517,95 @@ class SqlContentRepository:
                 for (chat_id, fingerprint), at in sorted(latest.items())
             ],
         )
+
+
+class SqlPrivacyRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def _user_id(self, user: UserRef) -> int | None:
+        found = select(user_t.c.id).where(user_t.c.platform == user.platform, user_t.c.external_id == user.external_id)
+        return (await self._connection.execute(found)).scalar_one_or_none()
+
+    async def export(self, user: UserRef) -> dict[str, Any] | None:
+        user_id = await self._user_id(user)
+        if user_id is None:
+            return None
+        account = (await self._connection.execute(select(user_t).where(user_t.c.id == user_id))).one()
+        groups = []
+        memberships = await self._connection.execute(
+            select(membership_t, chat_t.c.title, chat_t.c.external_id.label("chat_external_id"))
+            .join(chat_t, chat_t.c.id == membership_t.c.chat_id)
+            .where(membership_t.c.user_id == user_id)
+            .order_by(membership_t.c.id)
+        )
+        for membership in memberships.all():
+            groups.append(
+                {
+                    "group": membership.title,
+                    "group_id": membership.chat_external_id,
+                    "joined_at": _iso(utc(membership.joined_at)),
+                    "left_at": _iso(utc(membership.left_at)),
+                    "last_active_at": _iso(utc(membership.last_active_at)),
+                    "points": membership.balance,
+                    "check_ins": [
+                        {"day": _iso(row.local_date), "streak": row.streak}
+                        for row in await self._connection.execute(
+                            select(checkin_t.c.local_date, checkin_t.c.streak)
+                            .where(checkin_t.c.membership_id == membership.id)
+                            .order_by(checkin_t.c.local_date)
+                        )
+                    ],
+                    "points_history": [
+                        {"at": _iso(utc(row.created_at)), "change": row.delta, "reason": row.reason, "note": row.note}
+                        for row in await self._connection.execute(
+                            select(ledger_t.c.created_at, ledger_t.c.delta, ledger_t.c.reason, ledger_t.c.note)
+                            .where(ledger_t.c.membership_id == membership.id)
+                            .order_by(ledger_t.c.id)
+                        )
+                    ],
+                    "daily_activity": [
+                        {"day": _iso(row.local_date), "messages": row.messages, "media": row.media, "links": row.links}
+                        for row in await self._connection.execute(
+                            select(activity_t).where(activity_t.c.membership_id == membership.id).order_by(activity_t.c.local_date)
+                        )
+                    ],
+                }
+            )
+        return {
+            "account": {
+                "platform": account.platform,
+                "id": account.external_id,
+                "name": account.display_name,
+                "username": account.username,
+                "language": account.language,
+                "first_seen_at": _iso(utc(account.created_at)),
+            },
+            "groups": groups,
+        }
+
+    async def forget(self, user: UserRef, replacement_id: str) -> bool:
+        user_id = await self._user_id(user)
+        if user_id is None:
+            return False
+        await self._connection.execute(
+            update(user_t)
+            .where(user_t.c.id == user_id)
+            .values(external_id=replacement_id, display_name="", username=None, language=None)
+        )
+        her_memberships = select(membership_t.c.id).where(membership_t.c.user_id == user_id).scalar_subquery()
+        await self._connection.execute(
+            update(ledger_t).where(ledger_t.c.membership_id.in_(her_memberships)).values(note=None)
+        )
+        # Rows where she was the giver (thanks) or the moderator keep counting, under the new id.
+        await self._connection.execute(
+            update(ledger_t).where(ledger_t.c.actor == user.external_id).values(actor=replacement_id)
+        )
+        return True
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 class SqlActivityStore:

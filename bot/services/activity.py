@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 
-from bot.domain import ActivityTally, ChatInfo, ChatRef, MemberRef, UserInfo
+from bot.domain import ActivityTally, ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
 from bot.services.errors import StorageConflict
 from bot.services.ports import ActivityStore
 
@@ -54,6 +54,10 @@ class ActivityBuffer:
 
     def checked_in(self, member: MemberRef, day: date, at: datetime) -> None:
         self._tally(member, at)[0].checkins += 1
+
+    def forget_user(self, user: UserRef) -> None:
+        """Drop her unflushed counts, so a flush after /forgetme does not write her name back."""
+        self._tallies = {key: tally for key, tally in self._tallies.items() if tally.member.user != user}
 
     def processed(self, platform: str, update_id: int) -> None:
         self._processed.append((platform, update_id))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain import CheckinRecord, MemberRef
+from bot.domain import CheckinRecord, MemberRef, UserRef
 from bot.services import ledger
 from bot.services.points_desk import PointsDesk
 from bot.services.ports import LedgerEntry, NewCheckin, UnitOfWork, UnitOfWorkFactory
@@ -124,6 +124,9 @@ class CheckinService:
         if result.new:
             self._on_checked_in(member, today, at)
         return result
+
+    def forget_user(self, user: UserRef) -> None:
+        self._known = {member: record for member, record in self._known.items() if member.user != user}
 
     async def _step(self, uow: UnitOfWork, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
         """Decide and write a batch of check-ins inside the desk's transaction."""

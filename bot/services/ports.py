@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding, UserRef
 
@@ -86,6 +86,14 @@ class ContentRepository(Protocol):
         ...
 
 
+class PrivacyRepository(Protocol):
+    async def export(self, user: UserRef) -> dict[str, Any] | None: ...
+
+    async def forget(self, user: UserRef, replacement_id: str) -> bool:
+        """Give the account ``replacement_id``, clear personal fields and notes about her; False if unknown."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without ``commit`` rolls back."""
 
@@ -93,6 +101,7 @@ class UnitOfWork(Protocol):
     checkins: CheckinRepository
     ledger: LedgerRepository
     content: ContentRepository
+    privacy: PrivacyRepository
 
     async def commit(self) -> None: ...
 

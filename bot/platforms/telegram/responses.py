@@ -15,6 +15,7 @@ from aiogram.methods.base import Response
 _USED_METHODS = (
     methods.SendMessage,
     methods.SendPhoto,
+    methods.SendDocument,
     methods.SendPoll,
     methods.StopPoll,
     methods.EditMessageText,
