@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass, field
 
 from aiogram import Dispatcher
@@ -25,10 +26,12 @@ from bot.services.activity import ActivityBuffer
 from bot.services.awards import AwardService
 from bot.services.chats import ChatDirectory
 from bot.services.checkin import CheckinRules, CheckinService
+from bot.services.languages import MemberLanguages
 from bot.services.members import MemberService
 from bot.services.points_desk import PointsDesk
 from bot.services.ports import Clock
 from bot.services.privacy import PrivacyService
+from bot.services.profiles import ProfileService
 from bot.services.quiz_points import QuizPoints
 from bot.services.shares import ShareRules, ShareService
 from bot.services.thanks import ThanksRules, ThanksService
@@ -60,6 +63,8 @@ class App:
     shares: ShareService
     quiz_points: QuizPoints
     privacy: PrivacyService
+    profiles: ProfileService
+    languages: MemberLanguages
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -69,6 +74,7 @@ class App:
         """Load what the hot path keeps in memory, then start the flusher and the scheduler."""
         await self.chats.load(SqlChatPreferencesStore(self.storage))
         await self.seen.load(self.activity_store, self.clock.now())
+        self.languages.load(await self.profiles.languages())
         self._stop_flusher.clear()
         self._flusher = asyncio.create_task(self.buffer.run(FLUSH_INTERVAL_SECONDS, self._stop_flusher))
         self.scheduler.start()
@@ -100,6 +106,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         freeze_every_days=settings.points.streak_freeze_every_days,
     )
     checkins = CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in, desk)
+    languages = MemberLanguages()
+    community_zone = ZoneInfo(settings.community.timezone)
     return App(
         settings=settings,
         clock=clock,
@@ -115,7 +123,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day, desk),
         shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day, desk),
         quiz_points=QuizPoints(desk, settings.points.quiz_correct),
-        privacy=PrivacyService(storage.unit_of_work, [storage.ids.forget_user, buffer.forget_user, checkins.forget_user]),
+        privacy=PrivacyService(
+            storage.unit_of_work,
+            [storage.ids.forget_user, buffer.forget_user, checkins.forget_user, lambda user: languages.set(user, None)],
+        ),
+        profiles=ProfileService(
+            storage.unit_of_work, clock, lambda: clock.now().astimezone(community_zone).date(), [languages.set]
+        ),
+        languages=languages,
         scheduler=make_scheduler(settings.community.timezone),
     )
 
@@ -147,6 +162,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         thanks=app.thanks,
         shares=app.shares,
         privacy=app.privacy,
+        profiles=app.profiles,
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),
@@ -155,6 +171,6 @@ def build_dispatcher(app: App) -> Dispatcher:
     dispatcher.update.outer_middleware(DedupeMiddleware(app.seen, app.buffer, app.in_flight))
     authors = RecentAuthors()
     dispatcher["authors"] = authors
-    dispatcher.update.outer_middleware(MemberContextMiddleware(app.i18n, app.chats, app.buffer, authors))
+    dispatcher.update.outer_middleware(MemberContextMiddleware(app.i18n, app.chats, app.buffer, authors, app.languages))
     handlers.install(dispatcher)
     return dispatcher

@@ -78,3 +78,13 @@ class MemberStanding:
     checkins: int
     joined_at: datetime | None
     freeze_used_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a member chose to tell in her profile; at most one date about her child."""
+
+    trying_to_conceive: bool = False
+    due_date: date | None = None
+    birth_date: date | None = None
+    language: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
-from handlers import awards, checkin, errors, points, privacy, shares, start, thanks
+from handlers import awards, checkin, errors, points, privacy, profile, shares, start, thanks
 from handlers.filters import LooksLikeCommand
 
 
@@ -22,6 +22,11 @@ def make_command_router() -> Router:
     commands = Router(name="commands")
     commands.message.filter(LooksLikeCommand())
     commands.include_routers(
-        start.make_router(), checkin.make_router(), points.make_router(), awards.make_router(), privacy.make_router()
+        start.make_router(),
+        checkin.make_router(),
+        points.make_router(),
+        awards.make_router(),
+        privacy.make_router(),
+        profile.make_router(),
     )
     return commands

@@ -17,12 +17,31 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.domain import ActivityTally, ChatInfo, ChatRef, CheckinRecord, MemberRef, MemberStanding, UserInfo, UserRef
+from bot.domain import (
+    ActivityTally,
+    ChatInfo,
+    ChatRef,
+    CheckinRecord,
+    MemberRef,
+    MemberStanding,
+    Profile,
+    UserInfo,
+    UserRef,
+)
 from bot.services.errors import StorageConflict
 from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin
 from models.engine import make_engine, make_read_engine
 from models.ranges import to_ranges
-from models.tables import Chat, Checkin, ContentFingerprint, DailyActivity, Membership, ProcessedUpdate, UserAccount
+from models.tables import (
+    Chat,
+    Checkin,
+    ContentFingerprint,
+    DailyActivity,
+    MemberProfile,
+    Membership,
+    ProcessedUpdate,
+    UserAccount,
+)
 from models.tables import LedgerEntry as LedgerRow
 
 chat_t = Chat.__table__
@@ -33,6 +52,7 @@ ledger_t = LedgerRow.__table__
 activity_t = DailyActivity.__table__
 processed_t = ProcessedUpdate.__table__
 content_t = ContentFingerprint.__table__
+profile_t = MemberProfile.__table__
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -105,6 +125,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(self._connection, resolver, self._storage)
         self.content = SqlContentRepository(self._connection, resolver, self._storage)
         self.privacy = SqlPrivacyRepository(self._connection)
+        self.profiles = SqlProfileRepository(self._connection, self._storage)
         return self
 
     async def commit(self) -> None:
@@ -519,16 +540,65 @@ class SqlContentRepository:
         )
 
 
+class SqlProfileRepository:
+    def __init__(self, connection: AsyncConnection, storage: SqlStorage) -> None:
+        self._connection = connection
+        self._insert = storage.insert
+
+    async def _user_id(self, user: UserRef, *, create: bool = False) -> int | None:
+        user_id = await _user_id(self._connection, user)
+        if user_id is None and create:
+            await self._connection.execute(
+                self._insert(user_t)
+                .values(platform=user.platform, external_id=user.external_id)
+                .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            )
+            user_id = await _user_id(self._connection, user)
+        return user_id
+
+    async def get(self, user: UserRef) -> Profile | None:
+        user_id = await self._user_id(user)
+        if user_id is None:
+            return None
+        row = (await self._connection.execute(select(profile_t).where(profile_t.c.user_id == user_id))).first()
+        if row is None:
+            return None
+        return Profile(row.trying_to_conceive, _as_date(row.due_date), _as_date(row.birth_date), row.language)
+
+    async def save(self, user: UserRef, profile: Profile, at: datetime) -> None:
+        user_id = await self._user_id(user, create=True)
+        values = {
+            "trying_to_conceive": profile.trying_to_conceive,
+            "due_date": profile.due_date,
+            "birth_date": profile.birth_date,
+            "language": profile.language,
+            "updated_at": at,
+        }
+        stmt = self._insert(profile_t).values(user_id=user_id, **values)
+        await self._connection.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=values))
+
+    async def delete(self, user: UserRef) -> bool:
+        user_id = await self._user_id(user)
+        if user_id is None:
+            return False
+        result = await self._connection.execute(delete(profile_t).where(profile_t.c.user_id == user_id))
+        return bool(result.rowcount)
+
+    async def languages(self) -> dict[UserRef, str]:
+        rows = await self._connection.execute(
+            select(user_t.c.platform, user_t.c.external_id, profile_t.c.language)
+            .join(profile_t, profile_t.c.user_id == user_t.c.id)
+            .where(profile_t.c.language.is_not(None))
+        )
+        return {UserRef(row.platform, row.external_id): row.language for row in rows}
+
+
 class SqlPrivacyRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def _user_id(self, user: UserRef) -> int | None:
-        found = select(user_t.c.id).where(user_t.c.platform == user.platform, user_t.c.external_id == user.external_id)
-        return (await self._connection.execute(found)).scalar_one_or_none()
-
     async def export(self, user: UserRef) -> dict[str, Any] | None:
-        user_id = await self._user_id(user)
+        user_id = await _user_id(self._connection, user)
         if user_id is None:
             return None
         account = (await self._connection.execute(select(user_t).where(user_t.c.id == user_id))).one()
@@ -572,7 +642,16 @@ class SqlPrivacyRepository:
                     ],
                 }
             )
+        profile = (await self._connection.execute(select(profile_t).where(profile_t.c.user_id == user_id))).first()
         return {
+            "profile": None
+            if profile is None
+            else {
+                "trying_to_conceive": profile.trying_to_conceive,
+                "due_date": _iso(_as_date(profile.due_date)),
+                "birth_date": _iso(_as_date(profile.birth_date)),
+                "language": profile.language,
+            },
             "account": {
                 "platform": account.platform,
                 "id": account.external_id,
@@ -585,7 +664,7 @@ class SqlPrivacyRepository:
         }
 
     async def forget(self, user: UserRef, replacement_id: str) -> bool:
-        user_id = await self._user_id(user)
+        user_id = await _user_id(self._connection, user)
         if user_id is None:
             return False
         await self._connection.execute(
@@ -593,6 +672,7 @@ class SqlPrivacyRepository:
             .where(user_t.c.id == user_id)
             .values(external_id=replacement_id, display_name="", username=None, language=None)
         )
+        await self._connection.execute(delete(profile_t).where(profile_t.c.user_id == user_id))
         her_memberships = select(membership_t.c.id).where(membership_t.c.user_id == user_id).scalar_subquery()
         await self._connection.execute(
             update(ledger_t).where(ledger_t.c.membership_id.in_(her_memberships)).values(note=None)
@@ -602,6 +682,11 @@ class SqlPrivacyRepository:
             update(ledger_t).where(ledger_t.c.actor == user.external_id).values(actor=replacement_id)
         )
         return True
+
+
+async def _user_id(connection: AsyncConnection, user: UserRef) -> int | None:
+    found = select(user_t.c.id).where(user_t.c.platform == user.platform, user_t.c.external_id == user.external_id)
+    return (await connection.execute(found)).scalar_one_or_none()
 
 
 def _iso(value: date | datetime | None) -> str | None:

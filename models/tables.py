@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -136,6 +137,19 @@ class ContentFingerprint(Base):
     last_seen_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
+class MemberProfile(Base):
+    """What a member chose to tell (private chat): one date about her child at most, and a language."""
+
+    __tablename__ = "member_profile"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    trying_to_conceive: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    due_date: Mapped[date | None] = mapped_column(Date)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    language: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class DailyActivity(Base):
     __tablename__ = "daily_activity"
 
@@ -167,6 +181,7 @@ __all__ = [
     "ContentFingerprint",
     "DailyActivity",
     "LedgerEntry",
+    "MemberProfile",
     "Membership",
     "ProcessedUpdate",
     "UserAccount",

@@ -21,6 +21,7 @@ TABLES = (
     "checkin",
     "daily_activity",
     "content_fingerprint",
+    "member_profile",
     "membership",
     "user_account",
     "chat",

@@ -13,6 +13,7 @@ from bot.platforms.telegram import refs
 from bot.platforms.telegram.authors import RecentAuthors
 from bot.services.activity import ActivityBuffer
 from bot.services.chats import ChatDirectory
+from bot.services.languages import MemberLanguages
 
 MEDIA_FIELDS = ("photo", "video", "voice", "audio", "document", "animation", "video_note")
 LINK_ENTITIES = frozenset({"url", "text_link"})
@@ -21,7 +22,10 @@ LINK_ENTITIES = frozenset({"url", "text_link"})
 class MemberContextMiddleware(BaseMiddleware):
     """Puts ``member`` (MemberRef or None), ``chat_ref`` and ``t`` (Translator) into handler data."""
 
-    def __init__(self, i18n: I18n, chats: ChatDirectory, buffer: ActivityBuffer, authors: RecentAuthors) -> None:
+    def __init__(
+        self, i18n: I18n, chats: ChatDirectory, buffer: ActivityBuffer, authors: RecentAuthors, languages: MemberLanguages
+    ) -> None:
+        self._languages = languages
         self._i18n = i18n
         self._chats = chats
         self._buffer = buffer
@@ -39,7 +43,9 @@ class MemberContextMiddleware(BaseMiddleware):
         member = refs.member_ref(chat, user) if chat is not None and user is not None else None
         data["chat_ref"] = chat_ref
         data["member"] = member
-        data["t"] = self._i18n.translator(user.language_code if user else None, self._chats.language(chat_ref))
+        chosen = self._languages.get(refs.user_ref(user)) if user is not None else None
+        spoken = chosen or (user.language_code if user is not None else None)
+        data["t"] = self._i18n.translator(spoken, self._chats.language(chat_ref))
         if event.message is not None and chat is not None:
             self._count_message(event.message, chat)
         elif event.chat_member is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding, UserRef
+from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding, Profile, UserRef
 
 
 class Clock(Protocol):
@@ -94,6 +94,16 @@ class PrivacyRepository(Protocol):
         ...
 
 
+class ProfileRepository(Protocol):
+    async def get(self, user: UserRef) -> Profile | None: ...
+
+    async def save(self, user: UserRef, profile: Profile, at: datetime) -> None: ...
+
+    async def delete(self, user: UserRef) -> bool: ...
+
+    async def languages(self) -> dict[UserRef, str]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without ``commit`` rolls back."""
 
@@ -102,6 +112,7 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     content: ContentRepository
     privacy: PrivacyRepository
+    profiles: ProfileRepository
 
     async def commit(self) -> None: ...
 

@@ -81,3 +81,14 @@ async def test_forgetme_detaches_her_history_and_keeps_group_totals(harness):
 async def test_privacy_commands_in_a_group_point_to_the_private_chat(harness):
     await harness.say(GROUP, BOB, "/mydata")
     assert harness.replies(GROUP)[-1] == "To protect your privacy, please send this command in a private chat with me."
+
+
+async def test_mydata_includes_the_profile_and_forgetme_deletes_it(harness):
+    from models.tables import MemberProfile
+
+    await harness.say(BOB, BOB, "/profile born 2026-07-01")
+    export = await harness.app.privacy.export(UserRef("telegram", str(BOB)))
+    assert export["profile"]["birth_date"] == "2026-07-01"
+    await harness.say(BOB, BOB, "/forgetme")
+    await press(harness, BOB, BOB, "Yes, delete")
+    assert await scalar(harness, select(func.count()).select_from(MemberProfile)) == 0
