@@ -88,3 +88,10 @@ class Profile:
     due_date: date | None = None
     birth_date: date | None = None
     language: str | None = None
+    streak_paused: tuple[date, date] | None = None  # first and last day of a streak pause
+
+
+@dataclass(frozen=True, slots=True)
+class StreakPause:
+    first_day: date
+    last_day: date

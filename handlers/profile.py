@@ -21,11 +21,13 @@ ACTIONS = {
     "ttc": "ttc", "备孕": "ttc",
     "lang": "lang", "language": "lang", "语言": "lang",
     "delete": "delete", "删除": "delete",
+    "pause": "pause", "暂停": "pause",
+    "resume": "resume", "恢复": "resume",
 }  # fmt: skip
 
 
 def describe(profile: Profile | None, today: date, t: Translator) -> str:
-    if profile is None or (stage(profile, today) is None and profile.language is None):
+    if profile is None or profile == Profile():
         return t("profile.empty")
     lines = [t("profile.header")]
     current = stage(profile, today)
@@ -37,6 +39,8 @@ def describe(profile: Profile | None, today: date, t: Translator) -> str:
         lines.append(t("profile.born", date=profile.birth_date.isoformat()))
     if profile.language:
         lines.append(t("profile.language", language=profile.language))
+    if profile.streak_paused and profile.streak_paused[1] >= today:
+        lines.append(t("profile.paused", date=profile.streak_paused[1].isoformat()))
     return "\n".join(lines)
 
 
@@ -60,6 +64,10 @@ def make_router() -> Router:
             return
         if action == "ttc":
             profile = await profiles.set_trying(user)
+        elif action == "pause" and value.isdigit():
+            profile = await profiles.pause_streak(user, int(value))
+        elif action == "resume":
+            profile = await profiles.resume_streak(user)
         elif action == "lang" and value in SUPPORTED:
             profile = await profiles.set_language(user, value)
         elif action in ("due", "born") and (day := _parse_date(value)) is not None:

@@ -540,6 +540,13 @@ class SqlContentRepository:
         )
 
 
+PAUSES = (
+    select(user_t.c.platform, user_t.c.external_id, profile_t.c.streak_paused_from, profile_t.c.streak_paused_until)
+    .join(profile_t, profile_t.c.user_id == user_t.c.id)
+    .where(user_t.c.external_id.in_(bindparam("external_ids", expanding=True)), profile_t.c.streak_paused_from.is_not(None))
+)
+
+
 class SqlProfileRepository:
     def __init__(self, connection: AsyncConnection, storage: SqlStorage) -> None:
         self._connection = connection
@@ -563,7 +570,14 @@ class SqlProfileRepository:
         row = (await self._connection.execute(select(profile_t).where(profile_t.c.user_id == user_id))).first()
         if row is None:
             return None
-        return Profile(row.trying_to_conceive, _as_date(row.due_date), _as_date(row.birth_date), row.language)
+        paused = (
+            (_as_date(row.streak_paused_from), _as_date(row.streak_paused_until))
+            if row.streak_paused_from and row.streak_paused_until
+            else None
+        )
+        return Profile(
+            row.trying_to_conceive, _as_date(row.due_date), _as_date(row.birth_date), row.language, paused  # type: ignore[arg-type]
+        )
 
     async def save(self, user: UserRef, profile: Profile, at: datetime) -> None:
         user_id = await self._user_id(user, create=True)
@@ -572,6 +586,8 @@ class SqlProfileRepository:
             "due_date": profile.due_date,
             "birth_date": profile.birth_date,
             "language": profile.language,
+            "streak_paused_from": profile.streak_paused[0] if profile.streak_paused else None,
+            "streak_paused_until": profile.streak_paused[1] if profile.streak_paused else None,
             "updated_at": at,
         }
         stmt = self._insert(profile_t).values(user_id=user_id, **values)
@@ -583,6 +599,19 @@ class SqlProfileRepository:
             return False
         result = await self._connection.execute(delete(profile_t).where(profile_t.c.user_id == user_id))
         return bool(result.rowcount)
+
+    async def pauses(self, users: Sequence[UserRef]) -> dict[UserRef, tuple[date, date]]:
+        wanted = {(user.platform, user.external_id): user for user in users}
+        if not wanted:
+            return {}
+        rows = await self._connection.execute(
+            PAUSES, {"external_ids": sorted({external_id for _, external_id in wanted})}
+        )
+        return {
+            wanted[(row.platform, row.external_id)]: (_as_date(row.streak_paused_from), _as_date(row.streak_paused_until))  # type: ignore[misc]
+            for row in rows
+            if (row.platform, row.external_id) in wanted
+        }
 
     async def languages(self) -> dict[UserRef, str]:
         rows = await self._connection.execute(

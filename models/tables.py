@@ -147,6 +147,8 @@ class MemberProfile(Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     birth_date: Mapped[date | None] = mapped_column(Date)
     language: Mapped[str | None] = mapped_column(String(8))
+    streak_paused_from: Mapped[date | None] = mapped_column(Date)
+    streak_paused_until: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

@@ -57,12 +57,22 @@ def freeze_available(last: CheckinRecord, today: date, every_days: int) -> bool:
     return last.freeze_used_on is None or (today - last.freeze_used_on).days > every_days
 
 
-def next_record(last: CheckinRecord | None, today: date, every_days: int = 0) -> CheckinRecord:
-    """The record a check-in ``today`` creates: the streak grows after yesterday, or after a single
-    missed day when a freeze is available; otherwise it starts again at one."""
+def covered_by_pause(last_day: date, today: date, pause: tuple[date, date] | None) -> bool:
+    """Were all the days missed between ``last_day`` and ``today`` inside the member's pause?"""
+    if pause is None or today - last_day <= timedelta(days=1):
+        return False
+    first_missed, last_missed = last_day + timedelta(days=1), today - timedelta(days=1)
+    return pause[0] <= first_missed and last_missed <= pause[1]
+
+
+def next_record(
+    last: CheckinRecord | None, today: date, every_days: int = 0, pause: tuple[date, date] | None = None
+) -> CheckinRecord:
+    """The record a check-in ``today`` creates: the streak grows after yesterday, after days inside a
+    pause, or after a single missed day when a freeze is available; otherwise it starts again at one."""
     if last is None:
         return CheckinRecord(today, 1)
-    if last.day == today - timedelta(days=1):
+    if last.day == today - timedelta(days=1) or covered_by_pause(last.day, today, pause):
         return CheckinRecord(today, last.streak + 1, last.freeze_used_on)
     if freeze_available(last, today, every_days):
         return CheckinRecord(today, last.streak + 1, today - timedelta(days=1))
@@ -73,12 +83,18 @@ def streak_after(last: CheckinRecord | None, today: date, every_days: int = 0) -
     return next_record(last, today, every_days).streak
 
 
-def current_streak(last: CheckinRecord | None, today: date, every_days: int = 0) -> int:
-    """The streak as it stands today: alive after a check-in today or yesterday, or after a single
-    missed day that a freeze can still bridge."""
+def current_streak(
+    last: CheckinRecord | None, today: date, every_days: int = 0, pause: tuple[date, date] | None = None
+) -> int:
+    """The streak as it stands today: alive after a check-in today or yesterday, across a pause, or
+    after a single missed day that a freeze can still bridge."""
     if last is None:
         return 0
-    if last.day >= today - timedelta(days=1) or freeze_available(last, today, every_days):
+    if (
+        last.day >= today - timedelta(days=1)
+        or covered_by_pause(last.day, today, pause)
+        or freeze_available(last, today, every_days)
+    ):
         return last.streak
     return 0
 
@@ -131,11 +147,13 @@ class CheckinService:
     async def _step(self, uow: UnitOfWork, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
         """Decide and write a batch of check-ins inside the desk's transaction."""
         latest = await uow.checkins.latest_many([request.member for request in requests])
+        pauses = await uow.profiles.pauses([request.member.user for request in requests])
         planned: list[tuple[CheckinRequest, CheckinRecord, bool]] = []
         for request in requests:
             last = latest.get(request.member)
             if last is None or last.day < request.day:
-                record = next_record(last, request.day, self._rules.freeze_every_days)
+                pause = pauses.get(request.member.user)
+                record = next_record(last, request.day, self._rules.freeze_every_days, pause)
                 forgiven = last is not None and record.freeze_used_on != last.freeze_used_on
                 planned.append((request, record, forgiven))
                 latest[request.member] = record  # a twin in this batch is refused

@@ -28,6 +28,7 @@ class MemberService:
         """The member's figures with the streak as it stands today; None if she has no record here."""
         async with self._uow_factory(read_only=True) as uow:
             standing = await uow.members.standing(member)
+            pause = (await uow.profiles.pauses([member.user])).get(member.user) if standing else None
         if standing is None:
             return None
         today = self._day_of(member, self._clock.now())
@@ -36,4 +37,4 @@ class MemberService:
             if standing.last_checkin
             else None
         )
-        return replace(standing, streak=current_streak(last, today, self._freeze_every_days))
+        return replace(standing, streak=current_streak(last, today, self._freeze_every_days, pause))

@@ -103,6 +103,10 @@ class ProfileRepository(Protocol):
 
     async def languages(self) -> dict[UserRef, str]: ...
 
+    async def pauses(self, users: Sequence[UserRef]) -> dict[UserRef, tuple[date, date]]:
+        """Each user's streak pause (first and last day), for those who have one."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without ``commit`` rolls back."""

@@ -7,6 +7,7 @@ speak to where a family is.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.domain import Profile, UserRef
@@ -32,6 +33,13 @@ class InvalidDueDate(DomainError):
 
 class InvalidBirthDate(DomainError):
     code = "profile.bad_birth_date"
+
+
+class InvalidPause(DomainError):
+    code = "profile.bad_pause"
+
+
+MAX_PAUSE_DAYS = 14
 
 
 def months_between(start: date, end: date) -> int:
@@ -80,22 +88,32 @@ class ProfileService:
         today = self.today()
         if not today - timedelta(weeks=2) <= due <= today + timedelta(weeks=42):
             raise InvalidDueDate()
-        return await self._change(user, lambda p: Profile(False, due, None, p.language))
+        return await self._change(user, lambda p: replace(p, trying_to_conceive=False, due_date=due, birth_date=None))
 
     async def set_birth_date(self, user: UserRef, born: date) -> Profile:
         today = self.today()
         if not today - timedelta(days=365 * 18) <= born <= today:
             raise InvalidBirthDate()
-        return await self._change(user, lambda p: Profile(False, None, born, p.language))
+        return await self._change(user, lambda p: replace(p, trying_to_conceive=False, due_date=None, birth_date=born))
 
     async def set_trying(self, user: UserRef) -> Profile:
-        return await self._change(user, lambda p: Profile(True, None, None, p.language))
+        return await self._change(user, lambda p: replace(p, trying_to_conceive=True, due_date=None, birth_date=None))
 
     async def set_language(self, user: UserRef, language: str) -> Profile:
-        profile = await self._change(user, lambda p: Profile(p.trying_to_conceive, p.due_date, p.birth_date, language))
+        profile = await self._change(user, lambda p: replace(p, language=language))
         for notify in self._on_language:
             notify(user, language)
         return profile
+
+    async def pause_streak(self, user: UserRef, days: int) -> Profile:
+        """Missed days from today for ``days`` days (at most 14: a birth, a hospital stay) keep her streaks."""
+        if not 1 <= days <= MAX_PAUSE_DAYS:
+            raise InvalidPause(limit=MAX_PAUSE_DAYS)
+        today = self.today()
+        return await self._change(user, lambda p: replace(p, streak_paused=(today, today + timedelta(days=days - 1))))
+
+    async def resume_streak(self, user: UserRef) -> Profile:
+        return await self._change(user, lambda p: replace(p, streak_paused=None))
 
     async def delete(self, user: UserRef) -> bool:
         async with self._uow_factory() as uow:

@@ -59,3 +59,26 @@ async def test_delete_removes_the_profile_and_the_language_choice(harness):
 async def test_profile_in_a_group_points_to_the_private_chat(harness):
     await harness.say(GROUP, BOB, "/profile due 2027-03-20")
     assert harness.replies(GROUP)[-1] == "To protect your privacy, please send this command in a private chat with me."
+
+
+async def test_a_paused_streak_survives_the_missed_days(harness, clock):
+    from datetime import timedelta
+
+    for _ in range(3):
+        await harness.say(GROUP, BOB, "/checkin")
+        clock.advance(timedelta(days=1))
+    await harness.say(BOB, BOB, "/profile pause 10")  # the baby arrives: ten days away
+    assert "Streak paused until" in harness.replies(BOB)[-1]
+    clock.advance(timedelta(days=9))
+    await harness.say(GROUP, BOB, "/me")
+    assert "Check-in streak: 3 days" in harness.replies(GROUP)[-1]
+    await harness.say(GROUP, BOB, "/checkin")
+    assert harness.replies(GROUP)[-1] == "Checked in! +10 points, 4-day streak."
+
+
+async def test_a_pause_is_at_most_fourteen_days(harness):
+    await harness.say(BOB, BOB, "/profile pause 30")
+    assert harness.replies(BOB)[-1] == "A pause lasts 1 to 14 days, e.g. /profile pause 7."
+    await harness.say(BOB, BOB, "/profile pause 5")
+    await harness.say(BOB, BOB, "/profile resume")
+    assert "Streak paused" not in harness.replies(BOB)[-1]

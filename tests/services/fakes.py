@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from bot.domain import ActivityTally, CheckinRecord, MemberRef, MemberStanding
+from bot.domain import ActivityTally, CheckinRecord, MemberRef, MemberStanding, UserRef
 from bot.services.errors import StorageConflict
 from bot.services.ports import LedgerEntry, NewCheckin
 
@@ -40,6 +40,7 @@ class InMemoryStore:
         self.checkins: dict[MemberRef, dict[date, NewCheckin]] = {}
         self.entries: dict[str, LedgerEntry] = {}  # by idempotency key, in commit order
         self.balances: dict[MemberRef, int] = {}
+        self.streak_pauses: dict[UserRef, tuple[date, date]] = {}  # set directly by tests
         self.units: list[FakeUnitOfWork] = []  # every unit of work entered, in order
         self.commit_attempts = 0
         self.commits = 0
@@ -100,6 +101,7 @@ class FakeUnitOfWork:
         self.members = FakeMemberRepository(self)
         self.checkins = FakeCheckinRepository(self)
         self.ledger = FakeLedgerRepository(self)
+        self.profiles = FakeProfileRepository(store)
         self.entered = False
         self.committed = False
         self.closed = False
@@ -291,3 +293,14 @@ async def loop_turns_until(condition, limit: int = 50) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("condition not reached")
+
+
+class FakeProfileRepository:
+    """Only what the check-in service reads: streak pauses."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def pauses(self, users: Sequence[UserRef]) -> dict[UserRef, tuple[date, date]]:
+        await _io()
+        return {user: self._store.streak_pauses[user] for user in users if user in self._store.streak_pauses}

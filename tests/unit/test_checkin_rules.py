@@ -74,3 +74,15 @@ def test_a_streak_that_a_freeze_can_still_save_counts_as_alive():
     assert current_streak(last, date(2026, 11, 23), every_days=7) == 6
     assert current_streak(last, date(2026, 11, 23), every_days=0) == 0
     assert current_streak(last, date(2026, 11, 24), every_days=7) == 0
+
+
+def test_days_missed_inside_a_pause_keep_the_streak():
+    from bot.services.checkin import covered_by_pause
+
+    last = CheckinRecord(date(2026, 11, 10), 12)
+    pause = (date(2026, 11, 11), date(2026, 11, 20))
+    assert next_record(last, date(2026, 11, 21), pause=pause).streak == 13
+    assert covered_by_pause(last.day, date(2026, 11, 21), pause)
+    # A day missed after the pause ended breaks it (no freeze here).
+    assert next_record(last, date(2026, 11, 23), pause=pause).streak == 1
+    assert current_streak(last, date(2026, 11, 15), pause=pause) == 12

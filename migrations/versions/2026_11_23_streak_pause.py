@@ -1,0 +1,33 @@
+"""streak pause
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-23 20:08:49.148149
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0007'
+down_revision: str | None = '0006'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('member_profile', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('streak_paused_from', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('streak_paused_until', sa.Date(), nullable=True))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('member_profile', schema=None) as batch_op:
+        batch_op.drop_column('streak_paused_until')
+        batch_op.drop_column('streak_paused_from')
+
