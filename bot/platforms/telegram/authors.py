@@ -11,7 +11,8 @@ class RecentAuthors:
     After a restart, reactions to messages from before it cannot be attributed and pay nothing.
     """
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    # Reactions come within hours of a message; 50k messages is about 10 MB.
+    def __init__(self, capacity: int = 50_000) -> None:
         self._authors: dict[tuple[int, int], MemberRef] = {}
         self._capacity = capacity
 
