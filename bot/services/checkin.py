@@ -79,10 +79,6 @@ def next_record(
     return CheckinRecord(today, 1, last.freeze_used_on)
 
 
-def streak_after(last: CheckinRecord | None, today: date, every_days: int = 0) -> int:
-    return next_record(last, today, every_days).streak
-
-
 def current_streak(
     last: CheckinRecord | None, today: date, every_days: int = 0, pause: tuple[date, date] | None = None
 ) -> int:

@@ -2,21 +2,21 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import CheckinRecord
-from bot.services.checkin import CheckinRules, current_streak, local_day, next_record, points_for, streak_after
+from bot.services.checkin import CheckinRules, current_streak, local_day, next_record, points_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_first_checkin_starts_a_streak_of_one():
-    assert streak_after(None, date(2026, 11, 23)) == 1
+    assert next_record(None, date(2026, 11, 23)).streak == 1
 
 
 def test_checkin_the_day_after_extends_the_streak():
-    assert streak_after(CheckinRecord(date(2026, 11, 22), 4), date(2026, 11, 23)) == 5
+    assert next_record(CheckinRecord(date(2026, 11, 22), 4), date(2026, 11, 23)).streak == 5
 
 
 def test_a_missed_day_restarts_the_streak():
-    assert streak_after(CheckinRecord(date(2026, 11, 21), 4), date(2026, 11, 23)) == 1
+    assert next_record(CheckinRecord(date(2026, 11, 21), 4), date(2026, 11, 23)).streak == 1
 
 
 def test_local_day_follows_the_community_timezone_not_utc():
