@@ -43,7 +43,8 @@ class MemberContextMiddleware(BaseMiddleware):
         member = refs.member_ref(chat, user) if chat is not None and user is not None else None
         data["chat_ref"] = chat_ref
         data["member"] = member
-        chosen = self._languages.get(refs.user_ref(user)) if user is not None else None
+        user_ref = member.user if member is not None else (refs.user_ref(user) if user is not None else None)
+        chosen = self._languages.get(user_ref) if user_ref is not None else None
         spoken = chosen or (user.language_code if user is not None else None)
         data["t"] = self._i18n.translator(spoken, self._chats.language(chat_ref))
         if event.message is not None and chat is not None:
