@@ -125,7 +125,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(self._connection, resolver, self._storage)
         self.content = SqlContentRepository(self._connection, resolver, self._storage)
         self.privacy = SqlPrivacyRepository(self._connection)
-        self.profiles = SqlProfileRepository(self._connection, self._storage)
+        self.profiles = SqlProfileRepository(self._connection, resolver, self._storage)
         return self
 
     async def commit(self) -> None:
@@ -244,6 +244,10 @@ class MemberResolver:
     async def chat_ids(self, chats: Iterable[ChatRef]) -> dict[ChatRef, int]:
         """Row ids of the chats, creating the missing rows."""
         return await self._ref_ids(chat_t, set(chats), self._storage.ids.chats, self._new.chats)
+
+    async def user_ids(self, users: Iterable[UserRef]) -> dict[UserRef, int]:
+        """Row ids of the users, creating the missing rows."""
+        return await self._ref_ids(user_t, set(users), self._storage.ids.users, self._new.users)
 
     async def _ref_ids(self, table: Any, refs: set[Any], cache: dict[Any, int], new: dict[Any, int]) -> dict[Any, int]:
         ids = {ref: cache.get(ref) or new.get(ref) for ref in refs}
@@ -548,23 +552,13 @@ PAUSES = (
 
 
 class SqlProfileRepository:
-    def __init__(self, connection: AsyncConnection, storage: SqlStorage) -> None:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
         self._connection = connection
+        self._resolver = resolver
         self._insert = storage.insert
 
-    async def _user_id(self, user: UserRef, *, create: bool = False) -> int | None:
-        user_id = await _user_id(self._connection, user)
-        if user_id is None and create:
-            await self._connection.execute(
-                self._insert(user_t)
-                .values(platform=user.platform, external_id=user.external_id)
-                .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            )
-            user_id = await _user_id(self._connection, user)
-        return user_id
-
     async def get(self, user: UserRef) -> Profile | None:
-        user_id = await self._user_id(user)
+        user_id = await _user_id(self._connection, user)
         if user_id is None:
             return None
         row = (await self._connection.execute(select(profile_t).where(profile_t.c.user_id == user_id))).first()
@@ -580,7 +574,7 @@ class SqlProfileRepository:
         )
 
     async def save(self, user: UserRef, profile: Profile, at: datetime) -> None:
-        user_id = await self._user_id(user, create=True)
+        [user_id] = (await self._resolver.user_ids([user])).values()
         values = {
             "trying_to_conceive": profile.trying_to_conceive,
             "due_date": profile.due_date,
@@ -594,7 +588,7 @@ class SqlProfileRepository:
         await self._connection.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=values))
 
     async def delete(self, user: UserRef) -> bool:
-        user_id = await self._user_id(user)
+        user_id = await _user_id(self._connection, user)
         if user_id is None:
             return False
         result = await self._connection.execute(delete(profile_t).where(profile_t.c.user_id == user_id))
