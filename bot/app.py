@@ -22,11 +22,15 @@ from bot.middlewares.dedupe import DedupeMiddleware, InFlight
 from bot.platforms.telegram.responses import pin_response_types
 from bot.platforms.telegram.authors import RecentAuthors
 from bot.platforms.telegram.moderators import Moderators
+from bot.services.achievements import Achievements
 from bot.services.activity import ActivityBuffer
+from bot.services.announcements import Announcer, Notifiers
 from bot.services.awards import AwardService
+from bot.services.badges import BadgeRule, BadgeService
 from bot.services.chats import ChatDirectory
 from bot.services.checkin import CheckinRules, CheckinService
 from bot.services.languages import MemberLanguages
+from bot.services.leaderboard import Leaderboard
 from bot.services.members import MemberService
 from bot.services.points_desk import PointsDesk
 from bot.services.ports import Clock
@@ -34,11 +38,14 @@ from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.quiz_points import QuizPoints
 from bot.services.shares import ShareRules, ShareService
+from bot.services.shop import Item, ShopService
 from bot.services.thanks import ThanksRules, ThanksService
+from bot.services.tiers import Ladder, Tier, TierService
 from bot.services.updates import SeenUpdates
 import handlers
 from models.storage import SqlActivityStore, SqlChatPreferencesStore, SqlStorage
 from scheduler import make_scheduler
+from scheduler.engagement import add_engagement_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +72,37 @@ class App:
     privacy: PrivacyService
     profiles: ProfileService
     languages: MemberLanguages
+    notifiers: Notifiers
+    announcer: Announcer
+    leaderboard: Leaderboard
+    tiers: TierService
+    badges: BadgeService
+    achievements: Achievements
+    shop: ShopService
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
     _flusher: asyncio.Task[None] | None = None
+    _achiever: asyncio.Task[None] | None = None
+    # Tests turn this off and call settle() where they expect promotions and badges.
+    background_achievements: bool = True
 
     async def start(self) -> None:
         """Load what the hot path keeps in memory, then start the flusher and the scheduler."""
         await self.chats.load(SqlChatPreferencesStore(self.storage))
         await self.seen.load(self.activity_store, self.clock.now())
         self.languages.load(await self.profiles.languages())
+        await self.leaderboard.load()
         self._stop_flusher.clear()
         self._flusher = asyncio.create_task(self.buffer.run(FLUSH_INTERVAL_SECONDS, self._stop_flusher))
+        if self.background_achievements:
+            self._achiever = asyncio.create_task(self.achievements.run(self._stop_flusher))
         self.scheduler.start()
+
+    async def settle(self) -> None:
+        """Land buffered activity and finish pending promotions and badges (tests, benchmarks)."""
+        await self.buffer.flush()
+        await self.achievements.settle()
 
     async def stop(self) -> None:
         """Finish in-flight updates, flush buffers, close the database. Safe to call twice."""
@@ -85,10 +110,11 @@ class App:
             logger.warning("%d updates still running after %ss; stopping anyway", self.in_flight.count, DRAIN_TIMEOUT_SECONDS)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._flusher is not None:
-            self._stop_flusher.set()
-            await self._flusher
-            self._flusher = None
+        self._stop_flusher.set()
+        for task in (self._flusher, self._achiever):
+            if task is not None:
+                await task
+        self._flusher = self._achiever = None
         await self.buffer.flush()
         await self.storage.dispose()
 
@@ -108,6 +134,26 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     checkins = CheckinService(storage.unit_of_work, rules, chats.member_day, buffer.checked_in, desk)
     languages = MemberLanguages()
     community_zone = ZoneInfo(settings.community.timezone)
+    storage.day_of = chats.member_day
+    i18n = I18n()
+    notifiers = Notifiers()
+    announcer = Announcer(notifiers, i18n, chats, languages)
+    leaderboard = Leaderboard(storage.unit_of_work, clock, chats.day)
+    tiers = TierService(
+        storage.unit_of_work,
+        clock,
+        ladder(settings),
+        chats.day,
+        announcer,
+        window_days=settings.tiers.window_days,
+        warn_days=settings.tiers.warn_days_before,
+    )
+    badges = BadgeService(storage.unit_of_work, clock, badge_rules(settings), announcer, announce=settings.badges.announce)
+    achievements = Achievements(tiers, badges, prepare=buffer.flush)
+    storage.points_observers += [leaderboard.on_points, achievements.on_points]
+    buffer.on_presence = leaderboard.presence
+    scheduler = make_scheduler(settings.community.timezone)
+    add_engagement_jobs(scheduler, tiers, badges, leaderboard, clock, community_zone, settings.community.day_starts_at)
     return App(
         settings=settings,
         clock=clock,
@@ -116,10 +162,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         buffer=buffer,
         seen=SeenUpdates(),
         chats=chats,
-        i18n=I18n(),
+        i18n=i18n,
         checkins=checkins,
         members=MemberService(storage.unit_of_work, clock, chats.member_day, rules.freeze_every_days),
-        awards=AwardService(storage.unit_of_work, settings.points.featured),
+        awards=AwardService(storage.unit_of_work, settings.points.featured, settings.points.event, clock),
         thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day, desk),
         shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day, desk),
         quiz_points=QuizPoints(desk, settings.points.quiz_correct),
@@ -128,11 +174,51 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
             [storage.ids.forget_user, buffer.forget_user, checkins.forget_user, lambda user: languages.set(user, None)],
         ),
         profiles=ProfileService(
-            storage.unit_of_work, clock, lambda: clock.now().astimezone(community_zone).date(), [languages.set]
+            storage.unit_of_work,
+            clock,
+            lambda: clock.now().astimezone(community_zone).date(),
+            [languages.set],
+            settings.points.pause_every_days,
         ),
         languages=languages,
-        scheduler=make_scheduler(settings.community.timezone),
+        notifiers=notifiers,
+        announcer=announcer,
+        leaderboard=leaderboard,
+        tiers=tiers,
+        badges=badges,
+        achievements=achievements,
+        shop=ShopService(storage.unit_of_work, clock, shop_items(settings), tiers),
+        scheduler=scheduler,
     )
+
+
+def _names(text: object) -> dict[str, str]:
+    return {"zh-CN": text.zh_CN, "en": text.en}  # type: ignore[attr-defined]
+
+
+def ladder(settings: Settings) -> Ladder:
+    return Ladder(
+        [
+            Tier(
+                tier.id,
+                tier.threshold,
+                _names(tier.name),
+                {"zh-CN": [perk.zh_CN for perk in tier.perks], "en": [perk.en for perk in tier.perks]},
+            )
+            for tier in settings.tiers.ladder
+        ]
+    )
+
+
+def badge_rules(settings: Settings) -> list[BadgeRule]:
+    return [BadgeRule(badge_id, badge.rule, badge.count, _names(badge.name)) for badge_id, badge in settings.badges.rules.items()]
+
+
+def shop_items(settings: Settings) -> list[Item]:
+    return [
+        Item(item_id, _names(item.name), item.cost, item.stock, item.per_member, item.min_tier, item.kind)
+        for item_id, item in settings.shop.items.items()
+    ]
 
 
 def thanks_rules(settings: Settings) -> ThanksRules:
@@ -163,10 +249,16 @@ def build_dispatcher(app: App) -> Dispatcher:
         shares=app.shares,
         privacy=app.privacy,
         profiles=app.profiles,
+        leaderboard=app.leaderboard,
+        tiers=app.tiers,
+        badges=app.badges,
+        shop=app.shop,
+        announcer=app.announcer,
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),
         pin_featured=app.settings.points.pin_featured,
+        admin_chat_id=app.settings.community.admin_chat_id,
     )
     dispatcher.update.outer_middleware(DedupeMiddleware(app.seen, app.buffer, app.in_flight))
     authors = RecentAuthors()

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 
@@ -48,6 +49,22 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database tools", parents=[common]).add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply migrations up to the latest", parents=[common]).set_defaults(func=_db_upgrade)
 
+    season = commands.add_parser("season", help="leaderboard seasons", parents=[common]).add_subparsers(
+        dest="action", required=True
+    )
+    start = season.add_parser("start", help="archive the current standings and start a new season", parents=[common])
+    start.add_argument("name", help="the new season's name, e.g. 2027-spring")
+    start.set_defaults(func=_season_start)
+
+    orders = commands.add_parser("orders", help="shop orders", parents=[common]).add_subparsers(dest="action", required=True)
+    listing = orders.add_parser("list", help="list orders", parents=[common])
+    listing.add_argument("--status", choices=["pending", "fulfilled", "cancelled", "all"], default="pending")
+    listing.set_defaults(func=_orders_list)
+    for action, text in (("fulfil", "mark an order as sent"), ("cancel", "cancel an order and refund its points")):
+        command = orders.add_parser(action, help=text, parents=[common])
+        command.add_argument("order", type=int, help="order number")
+        command.set_defaults(func=_orders_close, close=action)
+
     run = commands.add_parser("run", help="run the bot", parents=[common])
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of long polling")
     run.set_defaults(func=_run)
@@ -62,6 +79,7 @@ def _configure_logging(verbose: bool) -> None:
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one line per update is too chatty
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -77,6 +95,61 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     migrate.upgrade(settings.database.url)
     print(f"database is at revision {migrate.head_revision(settings.database.url)}")
     return 0
+
+
+def _with_app(args: argparse.Namespace, work: Callable[[Any], Awaitable[int]]) -> int:
+    """Run ``work(app)`` against the configured database, without connecting to any chat platform."""
+    from bot.app import build_app
+    from bot.services.errors import DomainError
+
+    async def main() -> int:
+        app = build_app(load_settings(args.config))
+        try:
+            return await work(app)
+        except DomainError as exc:
+            print(f"error: {exc.code} {exc.params}", file=sys.stderr)
+            return 1
+        finally:
+            await app.storage.dispose()
+
+    return asyncio.run(main())
+
+
+def _season_start(args: argparse.Namespace) -> int:
+    async def work(app: Any) -> int:
+        async with app.storage.unit_of_work() as uow:
+            if (current := await uow.standings.current_season()) is not None and current.name == args.name:
+                print(f"season {args.name!r} is already the current one", file=sys.stderr)
+                return 1
+            archived = await uow.standings.start_season(args.name, app.clock.now())
+            await uow.commit()
+        print(f"season {args.name!r} started; {archived} standings archived (a running bot picks it up within a minute)")
+        return 0
+
+    return _with_app(args, work)
+
+
+def _orders_list(args: argparse.Namespace) -> int:
+    async def work(app: Any) -> int:
+        orders = await app.shop.orders(None if args.status == "all" else args.status, limit=1000)
+        for order in orders:
+            name = order.member_name or order.member.user.external_id
+            print(f"#{order.id}\t{order.status}\t{order.item}\t{order.cost}\t{name}\t{order.member.chat.external_id}\t{order.created_at:%Y-%m-%d %H:%M}")
+        if not orders:
+            print(f"no {args.status} orders")
+        return 0
+
+    return _with_app(args, work)
+
+
+def _orders_close(args: argparse.Namespace) -> int:
+    async def work(app: Any) -> int:
+        close = app.shop.fulfil if args.close == "fulfil" else app.shop.cancel
+        order = await close(args.order, "cli")
+        print(f"#{order.id} is now {order.status}" + (f"; {order.cost} points refunded" if order.status == "cancelled" else ""))
+        return 0
+
+    return _with_app(args, work)
 
 
 def _run(args: argparse.Namespace) -> int:

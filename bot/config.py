@@ -14,7 +14,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_PATH = "config.toml"
@@ -99,6 +99,10 @@ class PointsSettings(Section):
     featured: int = Field(default=20, ge=0)
     # Pin featured posts in the group.
     pin_featured: bool = True
+    # Points for taking part in an event (a moderator records it with /event NAME).
+    event: int = Field(default=10, ge=0)
+    # A member may start a streak pause (/profile pause, at most 14 days) once per this many days.
+    pause_every_days: int = Field(default=60, ge=0, le=3650)
 
     @field_validator("streak_bonus")
     @classmethod
@@ -109,6 +113,150 @@ class PointsSettings(Section):
             if bonus < 0:
                 raise ValueError(f"bonus for day {day} must be >= 0 (got {bonus})")
         return value
+
+
+class Localised(Section):
+    """A text in both languages the bot speaks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    zh_CN: str = Field(alias="zh-CN", min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        return self.zh_CN if language == "zh-CN" else self.en
+
+
+class TierLevel(Section):
+    id: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    name: Localised
+    # Points earned in the trailing window needed to hold this tier (the first tier must start at 0).
+    threshold: int = Field(ge=0)
+    # What the tier unlocks, shown in /me (shop items name their minimum tier themselves).
+    perks: list[Localised] = []
+
+
+def _tier(id: str, zh: str, en: str, threshold: int, perks: list[tuple[str, str]] = []) -> TierLevel:
+    return TierLevel(
+        id=id,
+        name=Localised(zh_CN=zh, en=en),
+        threshold=threshold,
+        perks=[Localised(zh_CN=pz, en=pe) for pz, pe in perks],
+    )
+
+
+class TiersSettings(Section):
+    # Tiers follow points earned in this many recent days, so members who stop taking part move down.
+    window_days: int = Field(default=90, ge=7, le=3650)
+    # Days of private notice before a demotion (only members who have started the bot can be told).
+    warn_days_before: int = Field(default=7, ge=0, le=60)
+    ladder: list[TierLevel] = [
+        _tier("newcomer", "新手妈妈", "New mum", 0),
+        _tier("active", "活跃妈妈", "Active mum", 100),
+        _tier("senior", "资深妈妈", "Seasoned mum", 400, [("可兑换更多礼品", "More gifts in the shop")]),
+        _tier(
+            "gold",
+            "金牌妈妈",
+            "Gold mum",
+            1000,
+            [("优先参加新品试用", "First in line for product trials"), ("可兑换全部礼品", "Every gift in the shop")],
+        ),
+    ]
+
+    @field_validator("ladder")
+    @classmethod
+    def _increasing_ladder(cls, ladder: list[TierLevel]) -> list[TierLevel]:
+        if not ladder:
+            raise ValueError("the ladder needs at least one tier")
+        if ladder[0].threshold != 0:
+            raise ValueError(f"the first tier ({ladder[0].id}) must have threshold 0 (got {ladder[0].threshold})")
+        for lower, upper in zip(ladder, ladder[1:]):
+            if upper.threshold <= lower.threshold:
+                raise ValueError(
+                    f"thresholds must increase: {upper.id} ({upper.threshold}) is not above {lower.id} ({lower.threshold})"
+                )
+        ids = [tier.id for tier in ladder]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"tier ids must be unique (got {ids})")
+        return ladder
+
+
+BadgeRule = Literal[
+    "streak", "shares", "thanks_received", "quiz_correct", "monthly_top_contributor", "monthly_most_active", "manual"
+]
+
+
+class Badge(Section):
+    # streak: a check-in streak of `count` days; shares / thanks_received / quiz_correct: `count` of them;
+    # monthly_*: the group's leader of the past month; manual: granted by moderators with /badge.
+    rule: BadgeRule
+    count: int = Field(default=1, ge=1)
+    name: Localised
+
+
+def _badge(rule: BadgeRule, count: int, zh: str, en: str) -> Badge:
+    return Badge(rule=rule, count=count, name=Localised(zh_CN=zh, en=en))
+
+
+DEFAULT_BADGES = {
+    "streak_7": _badge("streak", 7, "坚持打卡7天", "7-day streak"),
+    "streak_30": _badge("streak", 30, "坚持打卡30天", "30-day streak"),
+    "first_share": _badge("shares", 1, "第一次分享", "First share"),
+    "helpful_10": _badge("thanks_received", 10, "热心妈妈", "Helpful mum"),
+    "quiz_10": _badge("quiz_correct", 10, "答题达人", "Quiz whiz"),
+    "top_contributor": _badge("monthly_top_contributor", 1, "优秀贡献者", "Top contributor"),
+    "most_active": _badge("monthly_most_active", 1, "活跃分子", "Most active"),
+    "helper": _badge("manual", 1, "暖心助手", "Kind helper"),
+}
+
+
+class BadgesSettings(Section):
+    # Say in the group when a member earns a badge.
+    announce: bool = True
+    rules: dict[str, Badge] = DEFAULT_BADGES
+
+    @field_validator("rules")
+    @classmethod
+    def _badge_ids(cls, rules: dict[str, Badge]) -> dict[str, Badge]:
+        for badge_id in rules:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", badge_id):
+                raise ValueError(f"badge id {badge_id!r} must be 1-32 lowercase letters, digits or _")
+        return rules
+
+
+class ShopItem(Section):
+    name: Localised
+    cost: int = Field(ge=1)
+    # How many exist (omit for unlimited); per_member: how many one member may redeem (omit for no limit).
+    stock: int | None = Field(default=None, ge=0)
+    per_member: int | None = Field(default=None, ge=1)
+    # The lowest tier (id from [tiers]) that may redeem it; omit for everyone.
+    min_tier: str | None = None
+    # gift: an order for an operator to fulfil; streak_freeze: a bought streak freeze, delivered at once.
+    kind: Literal["gift", "streak_freeze"] = "gift"
+
+
+def _item(zh: str, en: str, cost: int, **kwargs: Any) -> ShopItem:
+    return ShopItem(name=Localised(zh_CN=zh, en=en), cost=cost, **kwargs)
+
+
+DEFAULT_SHOP = {
+    "freeze": _item("补签卡（保护连续打卡一天）", "Streak freeze (covers one missed day)", 30, kind="streak_freeze", per_member=5),
+    "diapers": _item("纸尿裤试用装", "Diaper sample pack", 200, stock=50, per_member=1),
+    "coupon50": _item("母婴店50元优惠券", "50 CNY baby-store coupon", 500, stock=20, per_member=1, min_tier="senior"),
+}
+
+
+class ShopSettings(Section):
+    items: dict[str, ShopItem] = DEFAULT_SHOP
+
+    @field_validator("items")
+    @classmethod
+    def _item_ids(cls, items: dict[str, ShopItem]) -> dict[str, ShopItem]:
+        for item_id in items:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", item_id):
+                raise ValueError(f"item id {item_id!r} must be 1-32 lowercase letters, digits or _")
+        return items
 
 
 class Settings(BaseSettings):
@@ -125,6 +273,17 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     community: CommunitySettings = CommunitySettings()
     points: PointsSettings = PointsSettings()
+    tiers: TiersSettings = TiersSettings()
+    badges: BadgesSettings = BadgesSettings()
+    shop: ShopSettings = ShopSettings()
+
+    @model_validator(mode="after")
+    def _shop_tiers_exist(self) -> Settings:
+        tiers = [tier.id for tier in self.tiers.ladder]
+        for item_id, item in self.shop.items.items():
+            if item.min_tier is not None and item.min_tier not in tiers:
+                raise ValueError(f"[shop.items.{item_id}].min_tier: unknown tier {item.min_tier!r} (tiers: {', '.join(tiers)})")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -171,9 +330,16 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, required: bool 
 
 def _describe(file: Path, text: str, error: Any) -> str:
     loc = tuple(str(part) for part in error["loc"])
+    message = _message(error)
+    if not loc:
+        # Checks across sections name their key themselves: "[shop.items.x].min_tier: ...".
+        named = re.match(r"\[([^\]]+)\]\.(\w+): (.*)", message)
+        if named is None:
+            return f"{file}: {message}"
+        loc, message = (*named.group(1).split("."), named.group(2)), named.group(3)
     line = _find_line(text, loc)
     where = f" (line {line})" if line else ""
-    return f"{file}: {_key_path(loc)}: {_message(error)}{where}"
+    return f"{file}: {_key_path(loc)}: {message}{where}"
 
 
 def _key_path(loc: tuple[str, ...]) -> str:
@@ -189,7 +355,7 @@ def _find_line(text: str, loc: tuple[str, ...]) -> int | None:
     current = ""
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]\s*(#.*)?", line)
+        header = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?", line)
         if header:
             current = header.group(1).replace('"', "")
             if len(loc) == 1 and current.split(".")[0] == key:

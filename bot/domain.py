@@ -78,6 +78,7 @@ class MemberStanding:
     checkins: int
     joined_at: datetime | None
     freeze_used_on: date | None = None
+    freezes: int = 0  # bought streak freezes not used yet
 
 
 @dataclass(frozen=True, slots=True)

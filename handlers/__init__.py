@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
-from handlers import awards, checkin, errors, points, privacy, profile, shares, start, thanks
+from handlers import awards, badges, checkin, errors, orders, points, privacy, profile, shares, shop, start, thanks, top
 from handlers.filters import LooksLikeCommand
 
 
@@ -28,5 +28,9 @@ def make_command_router() -> Router:
         awards.make_router(),
         privacy.make_router(),
         profile.make_router(),
+        top.make_router(),
+        shop.make_router(),
+        badges.make_router(),
+        orders.make_router(),
     )
     return commands

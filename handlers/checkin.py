@@ -18,6 +18,8 @@ def make_router() -> Router:
         result = await checkins.check_in(member, at=message.date)
         if not result.new:
             text = t("checkin.already", streak=result.streak)
+        elif result.freezes_used:
+            text = t("checkin.done_freezes", points=result.awarded, streak=result.streak, freezes=result.freezes_used)
         elif result.forgiven:
             text = t("checkin.done_forgiven", points=result.awarded, streak=result.streak)
         elif result.bonus:

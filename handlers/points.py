@@ -7,7 +7,9 @@ from aiogram.types import Message
 from bot.domain import MemberRef
 from bot.i18n import Translator
 from bot.services.chats import ChatDirectory
+from bot.services.badges import BadgeService
 from bot.services.members import MemberService
+from bot.services.tiers import TierService
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 
@@ -27,7 +29,13 @@ def make_router() -> Router:
 
     @router.message(Command("me"), IN_GROUP)
     async def cmd_me(
-        message: Message, member: MemberRef, members: MemberService, chats: ChatDirectory, t: Translator
+        message: Message,
+        member: MemberRef,
+        members: MemberService,
+        chats: ChatDirectory,
+        tiers: TierService,
+        badges: BadgeService,
+        t: Translator,
     ) -> None:
         name = message.from_user.full_name if message.from_user else ""
         standing = await members.standing(member)
@@ -39,7 +47,8 @@ def make_router() -> Router:
             if standing.joined_at
             else t("me.joined_unknown")
         )
-        await message.reply(
+        status = await tiers.status(member)
+        lines = [
             t(
                 "me.profile",
                 name=name,
@@ -48,8 +57,22 @@ def make_router() -> Router:
                 streak=standing.streak,
                 checkins=standing.checkins,
                 joined=joined,
-            )
-        )
+            ),
+            t("me.tier", tier=status.tier.name(t.language), earned=status.earned, days=status.window_days),
+        ]
+        if status.next is not None:
+            missing = max(status.next.threshold - status.earned, 0)
+            lines.append(t("me.next_tier", tier=status.next.name(t.language), missing=missing))
+        perks = status.tier.perks.get(t.language, [])
+        if perks:
+            lines.append(t("me.perks", perks="、".join(perks) if t.language == "zh-CN" else ", ".join(perks)))
+        if standing.freezes:
+            lines.append(t("me.freezes", freezes=standing.freezes))
+        held = await badges.held(member)
+        if held:
+            shown = [badge.rule.name(t.language) + (f" ({badge.period})" if badge.period else "") for badge in held]
+            lines.append(t("me.badges", badges="、".join(shown) if t.language == "zh-CN" else ", ".join(shown)))
+        await message.reply("\n".join(lines))
 
     @router.message(Command("points", "me"), IN_PRIVATE)
     async def cmd_points_private(message: Message, t: Translator) -> None:

@@ -7,14 +7,15 @@ batch of any size costs a handful of round trips and reuses one compiled stateme
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.domain import (
@@ -28,8 +29,11 @@ from bot.domain import (
     UserInfo,
     UserRef,
 )
-from bot.services.errors import StorageConflict
-from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin
+from bot.services.errors import InsufficientBalance, StorageConflict
+from bot.services.ledger import counts_as_earned
+from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin, PointsMoved
+from models.common import MEMBERSHIPS, as_date, utc
+from models.engagement import SqlBadgeRepository, SqlShopRepository, SqlStandingsRepository
 from models.engine import make_engine, make_read_engine
 from models.ranges import to_ranges
 from models.tables import (
@@ -39,6 +43,7 @@ from models.tables import (
     DailyActivity,
     MemberProfile,
     Membership,
+    PointsDaily,
     ProcessedUpdate,
     UserAccount,
 )
@@ -53,13 +58,9 @@ activity_t = DailyActivity.__table__
 processed_t = ProcessedUpdate.__table__
 content_t = ContentFingerprint.__table__
 profile_t = MemberProfile.__table__
+daily_t = PointsDaily.__table__
 
-
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+logger = logging.getLogger(__name__)
 
 
 class IdCache:
@@ -93,6 +94,15 @@ class SqlStorage:
         self.read_engine = read_engine or engine
         self.ids = IdCache()
         self.insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # The chat's local day of a points movement (the app sets the community's rule).
+        self.day_of: Callable[[MemberRef, datetime], date] = lambda member, at: at.astimezone(UTC).date()
+        upsert = self.insert(daily_t)
+        self.add_daily_points = upsert.on_conflict_do_update(
+            index_elements=["membership_id", "local_date"],
+            set_={"earned": daily_t.c.earned + upsert.excluded.earned, "updated_at": upsert.excluded.updated_at},
+        )
+        # Told about every committed points movement (leaderboards, tiers, badges); must not block.
+        self.points_observers: list[Callable[[Sequence[PointsMoved]], None]] = []
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> SqlStorage:
@@ -115,6 +125,7 @@ class SqlUnitOfWork:
         self._engine = storage.read_engine if read_only else storage.engine
         self._connection: AsyncConnection | None = None
         self._new_ids = IdCache()
+        self.moved: list[PointsMoved] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._connection = await self._engine.connect()
@@ -122,16 +133,26 @@ class SqlUnitOfWork:
         resolver = MemberResolver(self._connection, self._storage, self._new_ids)
         self.members = SqlMemberRepository(self._connection, resolver)
         self.checkins = SqlCheckinRepository(self._connection, resolver, self._storage)
-        self.ledger = SqlLedgerRepository(self._connection, resolver, self._storage)
+        self.ledger = SqlLedgerRepository(self._connection, resolver, self._storage, self.moved)
         self.content = SqlContentRepository(self._connection, resolver, self._storage)
         self.privacy = SqlPrivacyRepository(self._connection)
         self.profiles = SqlProfileRepository(self._connection, resolver, self._storage)
+        self.standings = SqlStandingsRepository(self._connection, resolver, self._storage)
+        self.badges = SqlBadgeRepository(self._connection, resolver, self._storage)
+        self.shop = SqlShopRepository(self._connection, resolver, self._storage)
         return self
 
     async def commit(self) -> None:
         assert self._connection is not None
         await self._connection.commit()
         self._storage.ids.merge(self._new_ids)
+        if self.moved:
+            moved, self.moved = self.moved, []
+            for observer in self._storage.points_observers:
+                try:
+                    observer(moved)
+                except Exception:  # an observer's bug must not undo or hide a committed award
+                    logger.exception("points observer %r failed", observer)
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         assert self._connection is not None
@@ -166,9 +187,7 @@ def is_transient(exc: BaseException | None) -> bool:
 
 
 # Built once: constructing a statement per call costs more than running it on this hot path.
-_MEMBERSHIPS = membership_t.join(chat_t, chat_t.c.id == membership_t.c.chat_id).join(
-    user_t, user_t.c.id == membership_t.c.user_id
-)
+_MEMBERSHIPS = MEMBERSHIPS
 _IN_CHAT = (chat_t.c.platform == bindparam("chat_platform"), chat_t.c.external_id == bindparam("chat_external_id"))
 FIND_MEMBERSHIP = (
     select(membership_t.c.id)
@@ -177,6 +196,21 @@ FIND_MEMBERSHIP = (
         *_IN_CHAT,
         user_t.c.platform == bindparam("user_platform"),
         user_t.c.external_id == bindparam("user_external_id"),
+    )
+)
+FIND_MEMBERSHIPS = (
+    select(
+        membership_t.c.id,
+        chat_t.c.platform.label("chat_platform"),
+        chat_t.c.external_id.label("chat_external_id"),
+        user_t.c.platform.label("user_platform"),
+        user_t.c.external_id.label("user_external_id"),
+    )
+    .select_from(_MEMBERSHIPS)
+    .where(
+        tuple_(chat_t.c.platform, chat_t.c.external_id, user_t.c.platform, user_t.c.external_id).in_(
+            bindparam("refs", expanding=True)
+        )
     )
 )
 FIND_BY_USERNAME = (
@@ -209,6 +243,23 @@ class MemberResolver:
             "user_external_id": member.user.external_id,
         }
         return (await self._connection.execute(FIND_MEMBERSHIP, params)).scalar_one_or_none()
+
+    async def find_many(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
+        """Membership ids of the members that exist, creating nothing (safe on a read-only unit of work)."""
+        ids: dict[MemberRef, int] = {}
+        missing = []
+        for member in dict.fromkeys(members):
+            known = self.known(member)
+            if known is None:
+                missing.append(member)
+            else:
+                ids[member] = known
+        if missing:
+            wanted = {(m.chat.platform, m.chat.external_id, m.user.platform, m.user.external_id): m for m in missing}
+            rows = await self._connection.execute(FIND_MEMBERSHIPS, {"refs": list(wanted)})
+            for row in rows:
+                ids[wanted[(row.chat_platform, row.chat_external_id, row.user_platform, row.user_external_id)]] = row.id
+        return ids
 
     async def ensure(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
         """Membership ids for all ``members``, creating the missing rows."""
@@ -294,16 +345,31 @@ class SqlMemberRepository:
             rank=row.ahead + 1,
             members_ranked=row.ranked,
             streak=row.streak or 0,
-            last_checkin=_as_date(row.last_day),
+            last_checkin=as_date(row.last_day),
             checkins=row.checkins,
             joined_at=utc(row.joined_at),
-            freeze_used_on=_as_date(row.freeze_used_on),
+            freeze_used_on=as_date(row.freeze_used_on),
+            freezes=row.freezes,
         )
+
+    async def users(self, users: Sequence[UserRef]) -> dict[UserRef, UserInfo]:
+        if not users:
+            return {}
+        wanted = {(user.platform, user.external_id): user for user in users}
+        rows = await self._connection.execute(USERS, {"refs": list(wanted)})
+        return {
+            wanted[(row.platform, row.external_id)]: UserInfo(row.display_name, row.language, row.username) for row in rows
+        }
 
     async def find_by_username(self, chat: ChatRef, username: str) -> MemberRef | None:
         params = {"chat_platform": chat.platform, "chat_external_id": chat.external_id, "username": username.lower()}
         row = (await self._connection.execute(FIND_BY_USERNAME, params)).first()
         return MemberRef(chat, UserRef(row.platform, row.external_id)) if row else None
+
+
+USERS = select(
+    user_t.c.platform, user_t.c.external_id, user_t.c.display_name, user_t.c.language, user_t.c.username
+).where(tuple_(user_t.c.platform, user_t.c.external_id).in_(bindparam("refs", expanding=True)))
 
 
 def _standing_statement() -> Any:
@@ -318,6 +384,7 @@ def _standing_statement() -> Any:
     return select(
         me.c.balance,
         me.c.joined_at,
+        me.c.freezes,
         ahead.scalar_subquery().label("ahead"),
         ranked.scalar_subquery().label("ranked"),
         checkins.scalar_subquery().label("checkins"),
@@ -328,11 +395,6 @@ def _standing_statement() -> Any:
 
 
 STANDING = _standing_statement()
-
-
-def _as_date(value: date | str | None) -> date | None:
-    # A scalar subquery loses the column type on SQLite, which then returns the ISO string.
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 class SqlCheckinRepository:
@@ -382,12 +444,37 @@ class SqlCheckinRepository:
         )
         return {(by_key[(row.membership_id, row.local_date)], row.local_date) for row in result}
 
+    async def freezes(self, members: Sequence[MemberRef]) -> dict[MemberRef, int]:
+        ids = await self._resolver.ensure(members)
+        by_id = {membership_id: member for member, membership_id in ids.items()}
+        rows = await self._connection.execute(
+            select(membership_t.c.id, membership_t.c.freezes).where(
+                membership_t.c.id.in_(bindparam("ids", expanding=True)), membership_t.c.freezes > 0
+            ),
+            {"ids": list(by_id)},
+        )
+        return {by_id[row.id]: row.freezes for row in rows}
+
+    async def change_freezes(self, member: MemberRef, delta: int) -> bool:
+        [membership_id] = (await self._resolver.ensure([member])).values()
+        result = await self._connection.execute(
+            update(membership_t)
+            .where(membership_t.c.id == membership_id, membership_t.c.freezes + delta >= 0)
+            .values(freezes=membership_t.c.freezes + delta)
+        )
+        return result.rowcount == 1
+
 
 class SqlLedgerRepository:
-    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+    def __init__(
+        self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage, moved: list[PointsMoved]
+    ) -> None:
         self._connection = connection
         self._resolver = resolver
         self._insert = storage.insert
+        self._day_of = storage.day_of
+        self._moved = moved
+        self._add_daily = storage.add_daily_points
 
     async def append_many(self, entries: Sequence[LedgerEntry]) -> dict[str, int]:
         ids = await self._resolver.ensure(entry.member for entry in entries)
@@ -414,17 +501,40 @@ class SqlLedgerRepository:
         if not paid:
             return {}
         deltas: dict[int, int] = defaultdict(int)
+        daily: dict[tuple[int, date], list[Any]] = {}
         for entry in entries:
             if entry.idempotency_key in paid:
                 deltas[ids[entry.member]] += entry.delta
+                at = entry.at or now
+                moved = PointsMoved(
+                    entry.member, entry.delta, entry.reason, self._day_of(entry.member, at), at, counts_as_earned(entry.reason)
+                )
+                self._moved.append(moved)
+                if moved.earned:
+                    total = daily.setdefault((ids[entry.member], moved.day), [0, at])
+                    total[0] += entry.delta
+                    total[1] = max(total[1], at)
         # Same transaction as the ledger rows: a balance can never drift from its ledger sum.
-        await self._connection.execute(
-            update(membership_t)
-            .where(membership_t.c.id == bindparam("membership"))
-            .values(balance=membership_t.c.balance + bindparam("delta")),
-            # In id order, so concurrent transactions lock rows in the same order and cannot deadlock.
-            [{"membership": membership_id, "delta": delta} for membership_id, delta in sorted(deltas.items())],
-        )
+        try:
+            await self._connection.execute(
+                update(membership_t)
+                .where(membership_t.c.id == bindparam("membership"))
+                .values(balance=membership_t.c.balance + bindparam("delta")),
+                # In id order, so concurrent transactions lock rows in the same order and cannot deadlock.
+                [{"membership": membership_id, "delta": delta} for membership_id, delta in sorted(deltas.items())],
+            )
+        except IntegrityError as exc:
+            if "balance_not_negative" in str(exc.orig) or "CHECK constraint failed" in str(exc.orig):
+                raise InsufficientBalance() from exc
+            raise
+        if daily:
+            await self._connection.execute(
+                self._add_daily,
+                [
+                    {"membership_id": membership_id, "local_date": day, "earned": earned, "updated_at": at}
+                    for (membership_id, day), (earned, at) in sorted(daily.items())
+                ],
+            )
         rows = await self._connection.execute(
             select(membership_t.c.id, membership_t.c.balance).where(
                 membership_t.c.id.in_(bindparam("ids", expanding=True))
@@ -565,12 +675,12 @@ class SqlProfileRepository:
         if row is None:
             return None
         paused = (
-            (_as_date(row.streak_paused_from), _as_date(row.streak_paused_until))
+            (as_date(row.streak_paused_from), as_date(row.streak_paused_until))
             if row.streak_paused_from and row.streak_paused_until
             else None
         )
         return Profile(
-            row.trying_to_conceive, _as_date(row.due_date), _as_date(row.birth_date), row.language, paused  # type: ignore[arg-type]
+            row.trying_to_conceive, as_date(row.due_date), as_date(row.birth_date), row.language, paused  # type: ignore[arg-type]
         )
 
     async def save(self, user: UserRef, profile: Profile, at: datetime) -> None:
@@ -602,7 +712,7 @@ class SqlProfileRepository:
             PAUSES, {"external_ids": sorted({external_id for _, external_id in wanted})}
         )
         return {
-            wanted[(row.platform, row.external_id)]: (_as_date(row.streak_paused_from), _as_date(row.streak_paused_until))  # type: ignore[misc]
+            wanted[(row.platform, row.external_id)]: (as_date(row.streak_paused_from), as_date(row.streak_paused_until))  # type: ignore[misc]
             for row in rows
             if (row.platform, row.external_id) in wanted
         }
@@ -671,8 +781,8 @@ class SqlPrivacyRepository:
             if profile is None
             else {
                 "trying_to_conceive": profile.trying_to_conceive,
-                "due_date": _iso(_as_date(profile.due_date)),
-                "birth_date": _iso(_as_date(profile.birth_date)),
+                "due_date": _iso(as_date(profile.due_date)),
+                "birth_date": _iso(as_date(profile.birth_date)),
                 "language": profile.language,
             },
             "account": {

@@ -74,6 +74,8 @@ class Membership(Base):
     __table_args__ = (
         UniqueConstraint("chat_id", "user_id"),
         Index("ix_membership_chat_id_balance", "chat_id", "balance"),
+        # Spending can never overdraw, even when two redemptions race.
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -84,6 +86,11 @@ class Membership(Base):
     joined_at: Mapped[datetime | None] = mapped_column(Timestamp)
     left_at: Mapped[datetime | None] = mapped_column(Timestamp)
     last_active_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Tier id from [tiers] (None: the lowest); when she was told privately that she is about to drop.
+    tier: Mapped[str | None] = mapped_column(String(32))
+    tier_warned_on: Mapped[date | None] = mapped_column(Date)
+    # Streak freezes bought in the shop and not used yet.
+    freezes: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Checkin(Base):
@@ -123,6 +130,82 @@ class LedgerEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class PointsDaily(Base):
+    """Points a member earned per local day (spending excluded), kept with every ledger write.
+
+    Tiers (trailing window) and leaderboards (rolling week and month) read this, not the ledger.
+    """
+
+    __tablename__ = "points_daily"
+
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    earned: Mapped[int] = mapped_column(BigInteger)
+    # When the day's total last rose: leaderboard ties go to whoever got there first.
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class MemberBadge(Base):
+    """An honour (荣誉) a member holds; monthly honours carry the month in ``period``."""
+
+    __tablename__ = "member_badge"
+    __table_args__ = (UniqueConstraint("membership_id", "badge", "period"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), index=True)
+    badge: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16), server_default="")
+    granted_by: Mapped[str | None] = mapped_column(String(64))  # moderator's platform id for manual badges
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Season(Base):
+    """A leaderboard season; "all" boards count from the current season's start."""
+
+    __tablename__ = "season"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class SeasonStanding(Base):
+    """A closed season's final standings, per group."""
+
+    __tablename__ = "season_standing"
+
+    season_id: Mapped[int] = mapped_column(ForeignKey("season.id", ondelete="CASCADE"), primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class ShopStock(Base):
+    """How many of a shop item are taken; the conditional increment is what prevents overselling."""
+
+    __tablename__ = "shop_stock"
+    __table_args__ = (CheckConstraint("sold >= 0", name="sold_not_negative"),)
+
+    item: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sold: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class ShopOrder(Base):
+    __tablename__ = "shop_order"
+    __table_args__ = (UniqueConstraint("idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), index=True)
+    item: Mapped[str] = mapped_column(String(32))
+    cost: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending", index=True)  # pending, fulfilled, cancelled
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    handled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    handled_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class ContentFingerprint(Base):
@@ -183,8 +266,14 @@ __all__ = [
     "ContentFingerprint",
     "DailyActivity",
     "LedgerEntry",
+    "MemberBadge",
     "MemberProfile",
     "Membership",
+    "PointsDaily",
     "ProcessedUpdate",
+    "Season",
+    "SeasonStanding",
+    "ShopOrder",
+    "ShopStock",
     "UserAccount",
 ]

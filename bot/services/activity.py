@@ -25,6 +25,8 @@ class ActivityBuffer:
         self._tallies: dict[tuple[MemberRef, date], ActivityTally] = {}
         self._processed: list[tuple[str, int]] = []
         self._lock = asyncio.Lock()
+        # Told when a member is seen present (posting, joining) or gone (leaving, removed).
+        self.on_presence: Callable[[MemberRef, bool], None] = lambda member, present: None
 
     def seen(
         self,
@@ -41,6 +43,7 @@ class ActivityBuffer:
         tally.user, tally.chat = user, chat
         if newest:
             tally.left_at = None  # only members can post
+            self.on_presence(member, True)
         tally.messages += messages
         tally.media += media
         tally.links += links
@@ -51,6 +54,7 @@ class ActivityBuffer:
         tally.user, tally.chat = user, chat
         if newest:  # an older event handled late must not undo a newer one
             tally.left_at = at if left else None
+            self.on_presence(member, not left)
 
     def checked_in(self, member: MemberRef, day: date, at: datetime) -> None:
         self._tally(member, at)[0].checkins += 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.domain import MemberRef, UserRef
 from bot.services import ledger
 from bot.services.errors import DomainError
-from bot.services.ports import LedgerEntry, UnitOfWorkFactory
+from bot.services.ports import Clock, LedgerEntry, UnitOfWorkFactory
 
 MAX_MANUAL_POINTS = 10_000
 
@@ -36,9 +38,43 @@ class AwardResult:
 
 
 class AwardService:
-    def __init__(self, uow_factory: UnitOfWorkFactory, featured_points: int = 20) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        featured_points: int = 20,
+        event_points: int = 10,
+        clock: Clock | None = None,
+    ) -> None:
+        self._clock = clock
         self._uow_factory = uow_factory
         self._featured_points = featured_points
+        self.event_points = event_points
+
+    async def attend(self, actor: UserRef, members: Sequence[MemberRef], event: str) -> list[MemberRef]:
+        """Record that ``members`` took part in ``event`` (a name the moderator chooses, e.g. "2026-11-live").
+
+        Each member is paid once per event, however often it is recorded; returns those paid now.
+        """
+        event = event.strip().lower()[:48]
+        if not self.event_points or not event:
+            return []
+        entries = {
+            member: LedgerEntry(
+                member=member,
+                delta=self.event_points,
+                reason="event",
+                reference=event,
+                idempotency_key=f"event:{member.chat.platform}:{member.chat.external_id}:{event}:{member.user.external_id}",
+                actor=actor,
+                at=self._now(),
+            )
+            for member in members
+            if member.user != actor
+        }
+        async with self._uow_factory() as uow:
+            paid = await ledger.post_many(uow, list(entries.values()))
+            await uow.commit()
+        return [member for member, entry in entries.items() if entry.idempotency_key in paid]
 
     async def feature(self, actor: UserRef, author: MemberRef, post_key: str) -> AwardResult:
         """Mark a post as featured (精华) and award its author; a post pays once, whoever features it again."""
@@ -52,12 +88,16 @@ class AwardService:
                 reference=post_key,
                 idempotency_key=f"featured:{post_key}",
                 actor=actor,
+                at=self._now(),
             )
             balance = await ledger.post(uow, entry) if self._featured_points else None
             await uow.commit()
         if balance is None:
             return AwardResult(delta=0, balance=await self._balance(author), repeated=True)
         return AwardResult(delta=self._featured_points, balance=balance)
+
+    def _now(self) -> datetime | None:
+        return self._clock.now() if self._clock else None
 
     async def _balance(self, member: MemberRef) -> int:
         async with self._uow_factory(read_only=True) as uow:
@@ -93,6 +133,7 @@ class AwardService:
                 idempotency_key=f"manual:{request_key}",
                 actor=actor,
                 note=note or None,
+                at=self._now(),
             )
             balance_after = await ledger.post(uow, entry)
             await uow.commit()

@@ -14,8 +14,13 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import CheckinRecord, MemberRef, UserRef
 from bot.services import ledger
+from bot.services.errors import StorageConflict
 from bot.services.points_desk import PointsDesk
 from bot.services.ports import LedgerEntry, NewCheckin, UnitOfWork, UnitOfWorkFactory
+
+
+class FreezesChanged(StorageConflict):
+    """Her bought freezes changed under us; the batch runs again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,7 @@ class CheckinResult:
     bonus: int = 0
     balance: int | None = None
     forgiven: bool = False  # a missed day was bridged to keep the streak
+    freezes_used: int = 0  # bought freezes spent on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,16 @@ def next_record(
     if freeze_available(last, today, every_days):
         return CheckinRecord(today, last.streak + 1, today - timedelta(days=1))
     return CheckinRecord(today, 1, last.freeze_used_on)
+
+
+def freezes_needed(last: CheckinRecord, today: date, every_days: int) -> tuple[int, date | None]:
+    """Bought freezes that would bridge the days missed since ``last`` (one fewer while the automatic
+    forgiveness is available), and the forgiven day the new record carries."""
+    missed = (today - last.day).days - 1
+    automatic = every_days > 0 and (last.freeze_used_on is None or (today - last.freeze_used_on).days > every_days)
+    if automatic:
+        return missed - 1, today - timedelta(days=1)
+    return missed, last.freeze_used_on
 
 
 def current_streak(
@@ -143,6 +159,7 @@ class CheckinService:
     async def _step(self, uow: UnitOfWork, requests: Sequence[CheckinRequest]) -> list[CheckinResult]:
         """Decide and write a batch of check-ins inside the desk's transaction."""
         latest = await uow.checkins.latest_many([request.member for request in requests])
+        latest_before = dict(latest)
         pauses = await uow.profiles.pauses([request.member.user for request in requests])
         planned: list[tuple[CheckinRequest, CheckinRecord, bool]] = []
         for request in requests:
@@ -153,6 +170,13 @@ class CheckinService:
                 forgiven = last is not None and record.freeze_used_on != last.freeze_used_on
                 planned.append((request, record, forgiven))
                 latest[request.member] = record  # a twin in this batch is refused
+        bridged = await self._bridge_with_bought_freezes(uow, planned, latest_before)
+        planned = [
+            (request, *bridged[request.member][:2]) if request.member in bridged else (request, record, forgiven)
+            for request, record, forgiven in planned
+        ]
+        for member, (record, _, _) in bridged.items():
+            latest[member] = record
         planned_records = {(request.member, request.day): (record, forgiven) for request, record, forgiven in planned}
         inserted = await uow.checkins.add_many(
             [
@@ -175,7 +199,36 @@ class CheckinService:
                     )
                 )
         balances = await ledger.post_many(uow, entries)
-        return [self._result(request, planned_records, latest, inserted, balances) for request in requests]
+        used: dict[MemberRef, int] = {}
+        for member, _ in inserted:
+            if member in bridged:
+                # After the insert: a check-in that lost a race spends nothing.
+                if not await uow.checkins.change_freezes(member, -bridged[member][2]):
+                    raise FreezesChanged()
+                used[member] = bridged[member][2]
+        return [self._result(request, planned_records, latest, inserted, balances, used) for request in requests]
+
+    async def _bridge_with_bought_freezes(
+        self,
+        uow: UnitOfWork,
+        planned: Sequence[tuple[CheckinRequest, CheckinRecord, bool]],
+        latest_before: Mapping[MemberRef, CheckinRecord],
+    ) -> dict[MemberRef, tuple[CheckinRecord, bool, int]]:
+        """Streaks about to break that the member's bought freezes can carry: {member: (record, True, freezes)}."""
+        broken = {
+            request.member: (request, latest_before[request.member])
+            for request, record, _ in planned
+            if record.streak == 1 and request.member in latest_before
+        }
+        if not broken:
+            return {}
+        bought = await uow.checkins.freezes(list(broken))
+        bridged = {}
+        for member, (request, last) in broken.items():
+            needed, forgiven_on = freezes_needed(last, request.day, self._rules.freeze_every_days)
+            if 0 < needed <= bought.get(member, 0):
+                bridged[member] = (CheckinRecord(request.day, last.streak + 1, forgiven_on), True, needed)
+        return bridged
 
     def _result(
         self,
@@ -184,6 +237,7 @@ class CheckinService:
         latest: dict[MemberRef, CheckinRecord],
         inserted: set[tuple[MemberRef, date]],
         balances: Mapping[str, int],
+        used: Mapping[MemberRef, int],
     ) -> CheckinResult:
         planned = planned_records.get((request.member, request.day))
         record, forgiven = planned if planned is not None else (latest[request.member], False)
@@ -201,4 +255,5 @@ class CheckinService:
             bonus=bonus,
             balance=balances.get(key),
             forgiven=forgiven,
+            freezes_used=used.get(request.member, 0),
         )

@@ -21,3 +21,9 @@ class StorageConflict(DomainError):
     """The database aborted a transaction that may succeed if run again (deadlock, serialization)."""
 
     code = "storage.conflict"
+
+
+class InsufficientBalance(DomainError):
+    """Storage refused a debit that would take a balance below zero (a concurrent spend got there first)."""
+
+    code = "shop.not_enough_now"

@@ -7,6 +7,15 @@ from collections.abc import Sequence
 from bot.services.errors import InvalidLedgerEntry
 from bot.services.ports import LedgerEntry, UnitOfWork
 
+# Movements that are not taking part: spending in the shop and refunds of it. Everything else
+# (check-ins, shares, thanks, quizzes, events, moderators' awards and deductions) is "earned".
+SPENDING_REASONS = frozenset({"redeem", "refund"})
+
+
+def counts_as_earned(reason: str) -> bool:
+    """Earned points drive tiers and leaderboards; spending lowers only the balance."""
+    return reason not in SPENDING_REASONS
+
 
 def validate(entry: LedgerEntry) -> None:
     if entry.delta == 0:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding, Profile, UserRef
+from bot.domain import ActivityTally, ChatRef, CheckinRecord, MemberRef, MemberStanding, Profile, UserInfo, UserRef
 
 
 class Clock(Protocol):
@@ -30,8 +30,24 @@ class LedgerEntry:
     note: str | None = None  # and why
 
 
+@dataclass(frozen=True, slots=True)
+class PointsMoved:
+    """A ledger entry as committed, handed to in-memory boards and achievements after the commit."""
+
+    member: MemberRef
+    delta: int
+    reason: str
+    day: date  # the chat's local day
+    at: datetime
+    earned: bool  # counts towards tiers and boards (spending and refunds do not)
+
+
 class MemberRepository(Protocol):
     async def standing(self, member: MemberRef) -> MemberStanding | None: ...
+
+    async def users(self, users: Sequence[UserRef]) -> dict[UserRef, UserInfo]:
+        """Name, language and username as last seen, for the users we know."""
+        ...
 
     async def find_by_username(self, chat: ChatRef, username: str) -> MemberRef | None:
         """A member of ``chat`` by her platform username (case-insensitive), if we have seen it."""
@@ -54,6 +70,14 @@ class CheckinRepository(Protocol):
 
     async def add_many(self, checkins: Sequence[NewCheckin]) -> set[tuple[MemberRef, date]]:
         """Insert check-ins; returns those stored now. A day that already has one is skipped (database-enforced)."""
+        ...
+
+    async def freezes(self, members: Sequence[MemberRef]) -> dict[MemberRef, int]:
+        """Bought streak freezes each member still has (members with none are absent)."""
+        ...
+
+    async def change_freezes(self, member: MemberRef, delta: int) -> bool:
+        """Add (or use, when negative) bought freezes; False if she has fewer than would be used."""
         ...
 
 
@@ -108,6 +132,127 @@ class ProfileRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class DailyPoints:
+    member: MemberRef
+    day: date
+    earned: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TierState:
+    tier: str | None  # None: the lowest tier
+    warned_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonInfo:
+    name: str
+    started_at: datetime
+
+
+class StandingsRepository(Protocol):
+    """Earned points per day, tiers and seasons."""
+
+    async def daily_since(self, since: date, members: Sequence[MemberRef] | None = None) -> list[DailyPoints]:
+        """Earned points per member and day from ``since`` on (all members when ``members`` is None)."""
+        ...
+
+    async def totals_since(self, since: date) -> list[DailyPoints]:
+        """Per member: earned points from ``since`` on, dated by the latest day (for "all" boards)."""
+        ...
+
+    async def departed(self) -> list[MemberRef]:
+        """Members who left (or were removed from) their chat."""
+        ...
+
+    async def tiers(self, members: Sequence[MemberRef]) -> dict[MemberRef, TierState]: ...
+
+    async def tiered_or_earning(self, since: date) -> list[MemberRef]:
+        """Members who hold a tier above the lowest, were warned, or earned points since ``since``."""
+        ...
+
+    async def set_tier(self, member: MemberRef, old: TierState, new: TierState) -> bool:
+        """Move from ``old`` to ``new`` if ``old`` is still current (False when another process got there first)."""
+        ...
+
+    async def reason_counts(self, members: Sequence[MemberRef], reasons: Sequence[str]) -> dict[MemberRef, dict[str, int]]:
+        """How many ledger entries each member received, per reason."""
+        ...
+
+    async def month_leaders(self, first_day: date, last_day: date) -> dict[ChatRef, tuple[MemberRef | None, MemberRef | None]]:
+        """Per chat, present members only: (most points earned, most messages) over those days."""
+        ...
+
+    async def current_season(self) -> SeasonInfo | None: ...
+
+    async def start_season(self, name: str, at: datetime) -> int:
+        """Close the current season, archiving each group's standings; returns how many standings were archived."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeGrant:
+    member: MemberRef
+    badge: str
+    period: str = ""  # "2026-11" for monthly honours
+    granted_by: UserRef | None = None
+
+
+class BadgeRepository(Protocol):
+    async def held(self, members: Sequence[MemberRef]) -> dict[MemberRef, list[tuple[str, str]]]:
+        """(badge, period) pairs each member holds, oldest first."""
+        ...
+
+    async def grant_many(self, grants: Sequence[BadgeGrant], at: datetime) -> list[BadgeGrant]:
+        """Store the grants not held yet; returns those stored now."""
+        ...
+
+    async def revoke(self, member: MemberRef, badge: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: int
+    member: MemberRef
+    item: str
+    cost: int
+    status: str  # pending, fulfilled, cancelled
+    created_at: datetime
+    member_name: str = ""
+
+
+class ShopRepository(Protocol):
+    async def take_stock(self, item: str, stock: int | None) -> bool:
+        """Count one more of ``item`` as taken unless all ``stock`` are (None: unlimited). Atomic."""
+        ...
+
+    async def release_stock(self, item: str) -> None: ...
+
+    async def sold(self, items: Sequence[str]) -> dict[str, int]:
+        """How many of each item are taken (items never sold are absent)."""
+        ...
+
+    async def orders_of(self, member: MemberRef, item: str) -> int:
+        """Orders (not cancelled) the member holds for ``item``."""
+        ...
+
+    async def add_order(self, member: MemberRef, item: str, cost: int, key: str, status: str, at: datetime) -> int | None:
+        """The new order's id, or None if ``key`` was used before."""
+        ...
+
+    async def order_by_key(self, key: str) -> Order | None: ...
+
+    async def get(self, order_id: int) -> Order | None: ...
+
+    async def list(self, status: str | None = None, limit: int = 100) -> list[Order]: ...
+
+    async def set_status(self, order_id: int, old: str, new: str, by: str | None, at: datetime) -> bool:
+        """Move an order from ``old`` to ``new``; False if it was not in ``old`` any more."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without ``commit`` rolls back."""
 
@@ -117,6 +262,9 @@ class UnitOfWork(Protocol):
     content: ContentRepository
     privacy: PrivacyRepository
     profiles: ProfileRepository
+    standings: StandingsRepository
+    badges: BadgeRepository
+    shop: ShopRepository
 
     async def commit(self) -> None: ...
 
@@ -155,3 +303,15 @@ class ChatPreferences:
 
 class ChatPreferencesStore(Protocol):
     async def load_all(self) -> dict[ChatRef, ChatPreferences]: ...
+
+
+class Notifier(Protocol):
+    """Sends text on behalf of services (scheduler, achievements); each platform implements it."""
+
+    async def to_chat(self, chat: ChatRef, text: str) -> bool:
+        """Post in a group; False if the platform refused."""
+        ...
+
+    async def to_user(self, user: UserRef, text: str) -> bool:
+        """Write to a member privately; False if she has not started the bot or blocked it."""
+        ...

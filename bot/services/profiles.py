@@ -39,6 +39,10 @@ class InvalidPause(DomainError):
     code = "profile.bad_pause"
 
 
+class PauseTooSoon(DomainError):
+    code = "profile.pause_too_soon"
+
+
 MAX_PAUSE_DAYS = 14
 
 
@@ -74,7 +78,9 @@ class ProfileService:
         clock: Clock,
         today: Callable[[], date],
         on_language: Sequence[Callable[[UserRef, str | None], None]] = (),
+        pause_every_days: int = 60,
     ) -> None:
+        self._pause_every_days = pause_every_days
         self._uow_factory = uow_factory
         self._clock = clock
         self.today = today
@@ -110,10 +116,33 @@ class ProfileService:
         if not 1 <= days <= MAX_PAUSE_DAYS:
             raise InvalidPause(limit=MAX_PAUSE_DAYS)
         today = self.today()
-        return await self._change(user, lambda p: replace(p, streak_paused=(today, today + timedelta(days=days - 1))))
+
+        def pause(profile: Profile) -> Profile:
+            current = profile.streak_paused
+            if current is not None and current[1] >= today:
+                # Lengthening the pause she is in: still at most 14 days from its first day.
+                if (today - current[0]).days + days > MAX_PAUSE_DAYS:
+                    raise InvalidPause(limit=MAX_PAUSE_DAYS)
+                return replace(profile, streak_paused=(current[0], today + timedelta(days=days - 1)))
+            if current is not None and (today - current[0]).days < self._pause_every_days:
+                # One pause per period, so pausing cannot stand in for checking in.
+                next_day = current[0] + timedelta(days=self._pause_every_days)
+                raise PauseTooSoon(date=next_day.isoformat(), days=self._pause_every_days)
+            return replace(profile, streak_paused=(today, today + timedelta(days=days - 1)))
+
+        return await self._change(user, pause)
 
     async def resume_streak(self, user: UserRef) -> Profile:
-        return await self._change(user, lambda p: replace(p, streak_paused=None))
+        """End the pause yesterday; its first day stays on record for the once-per-period rule."""
+        today = self.today()
+
+        def resume(profile: Profile) -> Profile:
+            current = profile.streak_paused
+            if current is None or current[1] < today:
+                return profile
+            return replace(profile, streak_paused=(current[0], today - timedelta(days=1)))
+
+        return await self._change(user, resume)
 
     async def delete(self, user: UserRef) -> bool:
         async with self._uow_factory() as uow:

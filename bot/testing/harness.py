@@ -13,6 +13,8 @@ from aiogram.types import Update
 
 from bot.app import build_app, build_dispatcher
 from bot.config import Settings
+from bot.platforms.telegram.notifier import TelegramNotifier
+from bot.platforms.telegram.refs import PLATFORM
 from bot.services.ports import Clock
 from bot.testing.fake_bot_api import FakeTelegram
 from bot.testing.session import FakeSession
@@ -24,6 +26,8 @@ class BotHarness:
         self.app = build_app(settings, clock=clock)
         self.dispatcher = build_dispatcher(self.app)
         self.bot = Bot(self.fake.token, session=FakeSession(self.fake))
+        self.app.notifiers.register(PLATFORM, TelegramNotifier(self.bot))
+        self.app.background_achievements = False  # deterministic: tests call settle()
 
     async def __aenter__(self) -> BotHarness:
         await self.app.start()
@@ -40,6 +44,10 @@ class BotHarness:
         update = self.fake.user_message(chat_id, user_id, text, **kwargs)
         await self.feed(update)
         return update
+
+    async def settle(self) -> None:
+        """Let background work (activity flush, promotions, badges) finish."""
+        await self.app.settle()
 
     def replies(self, chat_id: int) -> list[str]:
         return [message.get("text", "") for message in self.fake.sent_messages(chat_id)]

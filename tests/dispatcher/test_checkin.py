@@ -102,7 +102,7 @@ async def test_points_show_balance_and_rank_in_the_group(harness, clock):
     ]
 
 
-async def test_me_shows_points_streak_and_joined_date(harness, clock):
+async def test_me_shows_points_tier_streak_and_joined_date(harness, clock):
     await harness.say(GROUP, BOB, "hello everyone")
     await harness.app.buffer.flush()
     await harness.say(GROUP, BOB, "/checkin")
@@ -110,7 +110,8 @@ async def test_me_shows_points_streak_and_joined_date(harness, clock):
     await harness.say(GROUP, BOB, "/checkin")
     await harness.say(GROUP, BOB, "/me")
     assert harness.replies(GROUP)[-1] == (
-        "Bob's profile\nPoints: 20 (rank 1 in this group)\nCheck-in streak: 2 days (2 in total)\nJoined: 2026-11-23"
+        "Bob's profile\nPoints: 20 (rank 1 in this group)\nCheck-in streak: 2 days (2 in total)\nJoined: 2026-11-23\n"
+        "Tier: New mum (20 points earned in the last 90 days)\n80 more points to Active mum"
     )
 
 

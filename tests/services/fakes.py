@@ -41,6 +41,7 @@ class InMemoryStore:
         self.entries: dict[str, LedgerEntry] = {}  # by idempotency key, in commit order
         self.balances: dict[MemberRef, int] = {}
         self.streak_pauses: dict[UserRef, tuple[date, date]] = {}  # set directly by tests
+        self.freezes: dict[MemberRef, int] = {}  # bought streak freezes, set directly by tests
         self.units: list[FakeUnitOfWork] = []  # every unit of work entered, in order
         self.commit_attempts = 0
         self.commits = 0
@@ -223,6 +224,18 @@ class FakeCheckinRepository:
             self._uow.staged_checkins[(checkin.member, checkin.day)] = checkin
             stored.add((checkin.member, checkin.day))
         return stored
+
+    async def freezes(self, members: Sequence[MemberRef]) -> dict[MemberRef, int]:
+        return {member: self._uow.store.freezes[member] for member in members if self._uow.store.freezes.get(member)}
+
+    async def change_freezes(self, member: MemberRef, delta: int) -> bool:
+        # Not transactional (bought freezes are exercised against real databases in tests/dispatcher).
+        self._uow._assert_writable()
+        have = self._uow.store.freezes.get(member, 0)
+        if have + delta < 0:
+            return False
+        self._uow.store.freezes[member] = have + delta
+        return True
 
 
 class FakeLedgerRepository:

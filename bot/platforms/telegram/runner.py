@@ -15,6 +15,8 @@ from aiogram.types import Update
 from aiohttp import web
 
 from bot.app import App, build_dispatcher
+from bot.platforms.telegram.notifier import TelegramNotifier
+from bot.platforms.telegram.refs import PLATFORM
 from bot.platforms.telegram.commands import set_command_menus
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ async def prepare(bot: Bot, app: App) -> None:
             "of your config (or CRADLE_TELEGRAM__TOKEN)."
         ) from None
     logger.info("connected as @%s (id %s)", me.username, me.id)
+    app.notifiers.register(PLATFORM, TelegramNotifier(bot))
     await set_command_menus(bot, app.i18n, app.settings.community.language)
     if not me.can_read_all_group_messages:
         logger.warning("privacy mode is on: the bot sees only commands and replies in groups")

@@ -1,0 +1,303 @@
+"""Leaderboards kept in memory: rolling week and month, and the season ("all"), per group and community-wide.
+
+Every committed points movement updates sorted boards, so /top reads the first ten entries
+instead of summing a window of the ledger. The boards are rebuilt from the daily aggregates
+at start-up and when a season starts, and days leave the rolling windows as the chat's day turns.
+Departed members stay counted but are skipped when reading, so they are back when they return.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sortedcontainers import SortedList
+
+from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
+from bot.services.ports import Clock, DailyPoints, PointsMoved, SeasonInfo, UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+
+class Period(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    SEASON = "all"
+
+
+WINDOW_DAYS = {Period.WEEK: 7, Period.MONTH: 30}
+KEPT_DAYS = max(WINDOW_DAYS.values())
+
+
+class Board:
+    """Keys ordered by points (highest first), ties to whoever reached her total first."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[int, float]] = {}
+        self._order: SortedList = SortedList()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, key: int, delta: int, at: float) -> None:
+        old = self._entries.get(key)
+        if old is not None:
+            self._order.remove((-old[0], old[1], key))
+        points = (old[0] if old else 0) + delta
+        # A rise moves her "reached at" to now; a deduction or an expired day does not.
+        reached = at if delta > 0 or old is None else old[1]
+        if points > 0:
+            self._entries[key] = (points, reached)
+            self._order.add((-points, reached, key))
+        else:
+            self._entries.pop(key, None)
+
+    def ranked(self) -> Iterator[tuple[int, int]]:
+        """(key, points), best first."""
+        for negative_points, _, key in self._order:
+            yield key, -negative_points
+
+    def position(self, key: int) -> tuple[int, int] | None:
+        """(index in the order, points) of ``key``, if it has points."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        return self._order.index((-entry[0], entry[1], key)), entry[0]
+
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    rank: int
+    member: MemberRef | UserRef
+    points: int
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TopList:
+    period: Period
+    community: bool
+    entries: list[Standing]
+    me: Standing | None  # the caller, when she is on the board
+    season: str | None = None
+
+
+class _Scope:
+    """One group's boards, or the community's (keyed by user instead of member)."""
+
+    def __init__(self) -> None:
+        self.boards = {period: Board() for period in Period}
+
+
+class Leaderboard:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        day_of: Callable[[ChatRef, datetime], date],
+        *,
+        size: int = 10,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._day_of = day_of
+        self.size = size
+        self._reset()
+        self.season: SeasonInfo | None = None
+
+    def _reset(self) -> None:
+        self._keys: dict[MemberRef | UserRef, int] = {}
+        self._refs: list[MemberRef | UserRef] = []
+        self._groups: dict[ChatRef, _Scope] = defaultdict(_Scope)
+        self._community = _Scope()
+        # Per chat: {day: {member key: points}} for the days still inside a rolling window.
+        self._days: dict[ChatRef, dict[date, dict[int, tuple[int, float]]]] = defaultdict(dict)
+        self._today: dict[ChatRef, date] = {}
+        self._departed: set[int] = set()
+        self._present_chats: dict[int, set[ChatRef]] = defaultdict(set)  # user key -> chats she is in
+
+    # -- loading -------------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Rebuild every board from the daily aggregates (start-up, and after a season starts)."""
+        now = self._clock.now()
+        async with self._uow_factory(read_only=True) as uow:
+            season = await uow.standings.current_season()
+            # A day more than the longest window: chats in other timezones may be a day behind.
+            recent = await uow.standings.daily_since(now.date() - timedelta(days=KEPT_DAYS + 1))
+            totals = await uow.standings.totals_since(self._season_first_day(season))
+            departed = await uow.standings.departed()
+        self._reset()
+        self.season = season
+        for row in recent:
+            self._add_window_day(row)
+        for row in totals:
+            self._add(row.member, Period.SEASON, row.earned, row.updated_at.timestamp())
+        for member in departed:
+            self.departed(member)
+        logger.info("leaderboards loaded: %d daily rows, %d season totals", len(recent), len(totals))
+
+    async def refresh_season(self) -> bool:
+        """Reload if an operator started a season (the CLI runs in another process); True if it did."""
+        async with self._uow_factory(read_only=True) as uow:
+            season = await uow.standings.current_season()
+        if season == self.season:
+            return False
+        await self.load()
+        return True
+
+    def _season_first_day(self, season: SeasonInfo | None) -> date:
+        # Days are local; starting a day early and filtering nothing more is close enough for a season.
+        return season.started_at.date() if season else date.min
+
+    def _add_window_day(self, row: DailyPoints) -> None:
+        today = self._advance(row.member.chat)
+        if row.day <= today - timedelta(days=KEPT_DAYS):
+            return
+        key = self._key(row.member)
+        at = row.updated_at.timestamp()
+        self._days[row.member.chat].setdefault(row.day, {})[key] = (row.earned, at)
+        for period, days in WINDOW_DAYS.items():
+            if row.day > today - timedelta(days=days):
+                self._add(row.member, period, row.earned, at)
+
+    # -- updates -------------------------------------------------------------------------------
+
+    def on_points(self, moved: Sequence[PointsMoved]) -> None:
+        """Storage observer: apply committed movements that count as earned."""
+        for item in moved:
+            if not item.earned or (self.season and item.at < self.season.started_at):
+                continue
+            today = self._advance(item.member.chat)
+            at = item.at.timestamp()
+            key = self._key(item.member)
+            if item.day > today - timedelta(days=KEPT_DAYS):
+                day = self._days[item.member.chat].setdefault(item.day, {})
+                points, _ = day.get(key, (0, at))
+                day[key] = (points + item.delta, at)
+            for period, days in WINDOW_DAYS.items():
+                if item.day > today - timedelta(days=days):
+                    self._add(item.member, period, item.delta, at)
+            self._add(item.member, Period.SEASON, item.delta, at)
+
+    def presence(self, member: MemberRef, present: bool) -> None:
+        """Activity observer: members who leave drop off the boards, and come back with their points."""
+        if present:
+            self.present(member)
+        else:
+            self.departed(member)
+
+    def departed(self, member: MemberRef) -> None:
+        key = self._key(member)
+        self._departed.add(key)
+        self._present_chats[self._key(member.user)].discard(member.chat)
+
+    def present(self, member: MemberRef) -> None:
+        """She is (back) in the chat. Called for every message, so the common case is one lookup."""
+        key = self._keys.get(member)
+        if key is not None and key in self._departed:
+            self._departed.discard(key)
+            self._present_chats[self._key(member.user)].add(member.chat)
+
+    def _add(self, member: MemberRef, period: Period, delta: int, at: float) -> None:
+        member_key, user_key = self._key(member), self._key(member.user)
+        if member_key not in self._departed:
+            self._present_chats[user_key].add(member.chat)
+        self._groups[member.chat].boards[period].add(member_key, delta, at)
+        self._community.boards[period].add(user_key, delta, at)
+
+    def _advance(self, chat: ChatRef) -> date:
+        """The chat's today; days that left a window come off its boards."""
+        today = self._day_of(chat, self._clock.now())
+        previous = self._today.get(chat)
+        if previous is None or today <= previous:
+            self._today.setdefault(chat, today)
+            return self._today[chat]
+        self._today[chat] = today
+        days = self._days[chat]
+        for period, window in WINDOW_DAYS.items():
+            for day in sorted(days):
+                if previous - timedelta(days=window) < day <= today - timedelta(days=window):
+                    for key, (points, at) in days[day].items():
+                        member = self._refs[key]
+                        assert isinstance(member, MemberRef)
+                        self._groups[chat].boards[period].add(key, -points, at)
+                        self._community.boards[period].add(self._key(member.user), -points, at)
+        for day in [day for day in days if day <= today - timedelta(days=KEPT_DAYS)]:
+            del days[day]
+        return today
+
+    def _key(self, ref: MemberRef | UserRef) -> int:
+        key = self._keys.get(ref)
+        if key is None:
+            key = self._keys[ref] = len(self._refs)
+            self._refs.append(ref)
+        return key
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def top(self, member: MemberRef, period: Period, *, community: bool = False) -> TopList:
+        """The first ``size`` present members (and the caller's own place), with their names."""
+        for chat in [member.chat] if not community else list(self._today):
+            self._advance(chat)
+        board = (self._community if community else self._groups[member.chat]).boards[period]
+        is_present = self._user_present if community else self._member_present
+        entries: list[tuple[int, int, int]] = []
+        for key, points in board.ranked():
+            if is_present(key):
+                entries.append((len(entries) + 1, key, points))
+                if len(entries) == self.size:
+                    break
+        me_key = self._keys.get(member.user if community else member)
+        me = None
+        if me_key is not None and is_present(me_key):
+            position = board.position(me_key)
+            if position is not None:
+                me = (position[0] - self._absent_ahead(board, position[0], community) + 1, me_key, position[1])
+        names = await self._names([self._user_of(key) for _, key, _ in entries + ([me] if me else [])])
+        return TopList(
+            period,
+            community,
+            [self._standing(entry, names) for entry in entries],
+            self._standing(me, names) if me else None,
+            self.season.name if self.season else None,
+        )
+
+    def _absent_ahead(self, board: Board, index: int, community: bool) -> int:
+        """Departed members ranked above ``index`` (fewer than the members ahead, so counted from them)."""
+        absent = {self._key(self._user_of(key)) for key in self._departed} if community else self._departed
+        count = 0
+        for key in absent:
+            if community and self._user_present(key):
+                continue
+            position = board.position(key)
+            if position is not None and position[0] < index:
+                count += 1
+        return count
+
+    def _member_present(self, key: int) -> bool:
+        return key not in self._departed
+
+    def _user_present(self, key: int) -> bool:
+        return bool(self._present_chats.get(key))
+
+    def _user_of(self, key: int) -> UserRef:
+        ref = self._refs[key]
+        return ref.user if isinstance(ref, MemberRef) else ref
+
+    def _standing(self, entry: tuple[int, int, int], names: dict[UserRef, UserInfo]) -> Standing:
+        rank, key, points = entry
+        info = names.get(self._user_of(key))
+        name = (info.display_name or (f"@{info.username}" if info.username else "")) if info else ""
+        return Standing(rank, self._refs[key], points, name)
+
+    async def _names(self, users: list[UserRef]) -> dict[UserRef, UserInfo]:
+        if not users:
+            return {}
+        async with self._uow_factory(read_only=True) as uow:
+            return await uow.members.users(users)

@@ -1,0 +1,74 @@
+"""Orders from the admin chat: /orders, /fulfil N, /cancel N (operators and the admin chat's admins)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.types import Message
+
+from bot.i18n import Translator
+from bot.platforms.telegram import refs
+from bot.services.announcements import Announcer
+from bot.services.ports import Order
+from bot.services.shop import ShopService
+from handlers.filters import IsModerator
+
+
+class InAdminChat(Filter):
+    async def __call__(self, message: Message, admin_chat_id: int | None) -> bool:
+        return admin_chat_id is not None and message.chat.id == admin_chat_id
+
+
+def describe(order: Order, shop: ShopService, t: Translator) -> str:
+    item = shop.items.get(order.item)
+    return t(
+        "orders.line",
+        id=order.id,
+        item=item.name(t.language) if item else order.item,
+        cost=order.cost,
+        name=order.member_name or order.member.user.external_id,
+        status=t(f"orders.status_{order.status}"),
+        date=order.created_at.date().isoformat(),
+    )
+
+
+def make_router() -> Router:
+    router = Router(name="orders")
+    router.message.filter(InAdminChat(), IsModerator())
+
+    @router.message(Command("orders"))
+    async def cmd_orders(message: Message, command: CommandObject, shop: ShopService, t: Translator) -> None:
+        status = (command.args or "pending").strip().lower()
+        if status not in ("pending", "fulfilled", "cancelled", "all"):
+            await message.reply(t("orders.usage"))
+            return
+        orders = await shop.orders(None if status == "all" else status, limit=50)
+        if not orders:
+            await message.reply(t("orders.none"))
+            return
+        await message.reply("\n".join(describe(order, shop, t) for order in orders))
+
+    @router.message(Command("fulfil", "fulfill", "cancel"))
+    async def cmd_close(
+        message: Message, command: CommandObject, shop: ShopService, announcer: Announcer, t: Translator
+    ) -> None:
+        argument = (command.args or "").strip().lstrip("#")
+        if not argument.isdigit():
+            await message.reply(t("orders.usage"))
+            return
+        assert message.from_user is not None
+        actor = refs.user_ref(message.from_user)
+        cancel = command.command == "cancel"
+        order = await (shop.cancel if cancel else shop.fulfil)(int(argument), actor)
+        await message.reply(describe(order, shop, t))
+        item = shop.items.get(order.item)
+        await announcer.to_member(
+            order.member,
+            None,
+            "orders.cancelled_notice" if cancel else "orders.fulfilled_notice",
+            id=order.id,
+            item=(lambda language: item.name(language)) if item else order.item,
+            cost=order.cost,
+        )
+
+    return router

@@ -1,0 +1,71 @@
+"""/top: this week's, this month's or the season's leaders, in this group or across the community."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.domain import MemberRef
+from bot.i18n import Translator
+from bot.services.leaderboard import Leaderboard, Period, Standing, TopList
+from handlers.filters import IN_GROUP, IN_PRIVATE
+
+PERIODS = {
+    "week": Period.WEEK, "周": Period.WEEK, "本周": Period.WEEK,
+    "month": Period.MONTH, "月": Period.MONTH, "本月": Period.MONTH,
+    "all": Period.SEASON, "season": Period.SEASON, "总": Period.SEASON, "全部": Period.SEASON,
+}  # fmt: skip
+COMMUNITY = {"groups", "community", "全群", "所有群", "社区"}
+
+
+def parse(args: str | None) -> tuple[Period, bool] | None:
+    """'' -> week here; 'month'; 'all'; 'all groups' -> the season across every group. None if unreadable."""
+    period, community = Period.WEEK, False
+    for word in (args or "").lower().split():
+        if word in COMMUNITY:
+            community = True
+        elif word in PERIODS:
+            period = PERIODS[word]
+        else:
+            return None
+    return period, community
+
+
+def render(top: TopList, t: Translator) -> str:
+    scope = "community" if top.community else "group"
+    header = t(f"top.header_{top.period.value}_{scope}")
+    if top.period is Period.SEASON and top.season:
+        header = f"{header} · {top.season}"
+    if not top.entries:
+        return f"{header}\n{t('top.empty')}"
+    lines = [header] + [_line(standing, t) for standing in top.entries]
+    if top.me is not None and all(standing.member != top.me.member for standing in top.entries):
+        lines += ["…", t("top.me", rank=top.me.rank, points=top.me.points)]
+    return "\n".join(lines)
+
+
+def _line(standing: Standing, t: Translator) -> str:
+    medal = {1: "🥇", 2: "🥈", 3: "🥉"}.get(standing.rank, f"{standing.rank}.")
+    return t("top.line", medal=medal, name=standing.name or t("top.someone"), points=standing.points)
+
+
+def make_router() -> Router:
+    router = Router(name="top")
+
+    @router.message(Command("top"), IN_GROUP)
+    async def cmd_top(
+        message: Message, command: CommandObject, member: MemberRef, leaderboard: Leaderboard, t: Translator
+    ) -> None:
+        parsed = parse(command.args)
+        if parsed is None:
+            await message.reply(t("top.usage"))
+            return
+        period, community = parsed
+        await message.reply(render(await leaderboard.top(member, period, community=community), t))
+
+    @router.message(Command("top"), IN_PRIVATE)
+    async def cmd_top_private(message: Message, t: Translator) -> None:
+        await message.answer(t("points.group_only"))
+
+    return router
