@@ -6,6 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import Message
 
+from bot.domain import UserInfo
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.services.announcements import Announcer
@@ -64,7 +65,7 @@ def make_router() -> Router:
         item = shop.items.get(order.item)
         await announcer.to_member(
             order.member,
-            None,
+            UserInfo(order.member_name, order.member_language),
             "orders.cancelled_notice" if cancel else "orders.fulfilled_notice",
             id=order.id,
             item=(lambda language: item.name(language)) if item else order.item,

@@ -269,13 +269,21 @@ _ORDERS = select(
     order_t.c.status,
     order_t.c.created_at,
     user_t.c.display_name,
+    user_t.c.language,
     *MEMBER_COLUMNS,
 ).select_from(order_t.join(MEMBERSHIPS, membership_t.c.id == order_t.c.membership_id))
 
 
 def _order(row: Any) -> Order:
     return Order(
-        row.id, member_of(row), row.item, row.cost, row.status, as_datetime(row.created_at), row.display_name or ""  # type: ignore[arg-type]
+        row.id,
+        member_of(row),
+        row.item,
+        row.cost,
+        row.status,
+        as_datetime(row.created_at),  # type: ignore[arg-type]
+        row.display_name or "",
+        row.language,
     )
 
 

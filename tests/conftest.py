@@ -17,6 +17,12 @@ from models import migrate
 PG_ENV = "CRADLE_TEST_DATABASE_URL"
 PG_SKIP = f"{PG_ENV} is not set: PostgreSQL tests skipped (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
 TABLES = (
+    "season_standing",
+    "season",
+    "shop_order",
+    "shop_stock",
+    "member_badge",
+    "points_daily",
     "ledger_entry",
     "checkin",
     "daily_activity",

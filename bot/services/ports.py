@@ -221,6 +221,7 @@ class Order:
     status: str  # pending, fulfilled, cancelled
     created_at: datetime
     member_name: str = ""
+    member_language: str | None = None  # her platform language, for notices about the order
 
 
 class ShopRepository(Protocol):

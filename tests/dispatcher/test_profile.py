@@ -1,5 +1,7 @@
 """/profile in the private chat: optional, explained, deletable, and the chosen language wins."""
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from models.tables import MemberProfile
@@ -82,3 +84,18 @@ async def test_a_pause_is_at_most_fourteen_days(harness):
     await harness.say(BOB, BOB, "/profile pause 5")
     await harness.say(BOB, BOB, "/profile resume")
     assert "Streak paused" not in harness.replies(BOB)[-1]
+
+
+async def test_a_new_pause_can_start_only_once_per_period_but_a_running_one_can_grow(harness, clock):
+    await harness.say(BOB, BOB, "/profile pause 3")
+    await harness.say(BOB, BOB, "/profile pause 10")  # lengthening the running pause: 10 days from today
+    assert "Streak paused until 2026-12-02" in harness.replies(BOB)[-1]
+    clock.advance(timedelta(days=1))
+    await harness.say(BOB, BOB, "/profile pause 14")  # would make it 15 days from its first day
+    assert harness.replies(BOB)[-1] == "A pause lasts 1 to 14 days, e.g. /profile pause 7."
+    await harness.say(BOB, BOB, "/profile resume")
+    await harness.say(BOB, BOB, "/profile pause 5")
+    assert harness.replies(BOB)[-1] == "A streak pause can start once every 60 days; the next one is possible from 2027-01-22."
+    clock.advance(timedelta(days=59))
+    await harness.say(BOB, BOB, "/profile pause 5")
+    assert "Streak paused until" in harness.replies(BOB)[-1]

@@ -100,3 +100,53 @@ def test_run_refuses_an_unmigrated_database_with_a_hint(tmp_path, monkeypatch, c
     path = write(tmp_path, f'[telegram]\ntoken = "1:x"\n[database]\nurl = "sqlite+aiosqlite:///{db}"\n')
     assert main(["run", "--config", str(path)]) == 2
     assert "cradle db upgrade" in capsys.readouterr().err
+
+
+LADDER = """
+[[tiers.ladder]]
+id = "newcomer"
+name = { zh-CN = "新手妈妈", en = "New mum" }
+threshold = 0
+
+[[tiers.ladder]]
+id = "active"
+name = { zh-CN = "活跃妈妈", en = "Active mum" }
+threshold = {second}
+
+[shop.items.freeze]  # the default catalogue names the default tiers
+name = { zh-CN = "补签卡", en = "Streak freeze" }
+cost = 30
+kind = "streak_freeze"
+"""
+
+
+def test_a_ladder_whose_thresholds_do_not_increase_is_rejected(tmp_path, capsys):
+    path = write(tmp_path, LADDER.replace("{second}", "0"))
+    assert main(["config", "check", str(path)]) == 2
+    assert f"{path}: [tiers].ladder: thresholds must increase: active (0) is not above newcomer (0) (line 2)" in (
+        capsys.readouterr().err
+    )
+    load_settings(write(tmp_path, LADDER.replace("{second}", "100")))  # increasing: fine
+
+
+def test_a_ladder_must_start_at_zero(tmp_path):
+    with pytest.raises(ConfigError, match=r"first tier \(newcomer\) must have threshold 0 \(got 5\)"):
+        load_settings(write(tmp_path, LADDER.replace("threshold = 0", "threshold = 5").replace("{second}", "100")))
+
+
+def test_an_unknown_badge_rule_is_rejected_naming_the_badge(tmp_path):
+    text = '[badges.rules.superstar]\nrule = "sparkles"\nname = { zh-CN = "明星", en = "Star" }\n'
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text))
+    [problem] = error.value.problems
+    assert "[badges.rules.superstar].rule: must be one of 'streak', " in problem
+    assert "(got 'sparkles') (line 2)" in problem
+
+
+def test_a_negative_cost_and_an_unknown_minimum_tier_are_rejected(tmp_path):
+    text = '[shop.items.mug]\nname = { zh-CN = "杯子", en = "Mug" }\ncost = -10\n'
+    with pytest.raises(ConfigError, match=r"\[shop.items.mug\].cost: must be >= 1 \(got -10\) \(line 3\)"):
+        load_settings(write(tmp_path, text))
+    text = text.replace("cost = -10", 'cost = 10\nmin_tier = "platinum"')
+    with pytest.raises(ConfigError, match=r"\[shop.items.mug\].min_tier: unknown tier 'platinum' \(tiers: newcomer, active, senior, gold\) \(line 4\)"):
+        load_settings(write(tmp_path, text))
