@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("name", help="the new season's name, e.g. 2027-spring")
     start.set_defaults(func=_season_start)
 
+    tiers = commands.add_parser("tiers", help="member tiers", parents=[common]).add_subparsers(dest="action", required=True)
+    members = tiers.add_parser("members", help="members at a tier or above (e.g. for a product-trial list)", parents=[common])
+    members.add_argument("tier", help="tier id from [tiers]")
+    members.set_defaults(func=_tier_members)
+
     orders = commands.add_parser("orders", help="shop orders", parents=[common]).add_subparsers(dest="action", required=True)
     listing = orders.add_parser("list", help="list orders", parents=[common])
     listing.add_argument("--status", choices=["pending", "fulfilled", "cancelled", "all"], default="pending")
@@ -121,9 +126,26 @@ def _season_start(args: argparse.Namespace) -> int:
             if (current := await uow.standings.current_season()) is not None and current.name == args.name:
                 print(f"season {args.name!r} is already the current one", file=sys.stderr)
                 return 1
-            archived = await uow.standings.start_season(args.name, app.clock.now())
+            now = app.clock.now()
+            archived = await uow.standings.start_season(args.name, now, app.chats.community_day(now))
             await uow.commit()
         print(f"season {args.name!r} started; {archived} standings archived (a running bot picks it up within a minute)")
+        return 0
+
+    return _with_app(args, work)
+
+
+def _tier_members(args: argparse.Namespace) -> int:
+    async def work(app: Any) -> int:
+        known = [tier.id for tier in app.tiers.ladder.tiers]
+        if args.tier not in known:
+            print(f"unknown tier {args.tier!r} (tiers: {', '.join(known)})", file=sys.stderr)
+            return 2
+        rows = await app.tiers.members_at_least(args.tier)
+        for member, tier, info in rows:
+            username = f"@{info.username}" if info.username else ""
+            print(f"{member.chat.external_id}\t{member.user.external_id}\t{info.display_name}\t{username}\t{tier.id}")
+        print(f"{len(rows)} members at {args.tier} or above", file=sys.stderr)
         return 0
 
     return _with_app(args, work)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
-from bot.domain import ChatRef, MemberRef
+from bot.domain import ChatRef, MemberRef, UserInfo
 from bot.services.ports import BadgeGrant, DailyPoints, Order, SeasonInfo, TierState
 from models.common import MEMBER_COLUMNS, MEMBERSHIPS, as_date, as_datetime, member_of, membership_t, user_t
 from models.tables import DailyActivity, LedgerEntry, MemberBadge, PointsDaily, Season, SeasonStanding, ShopOrder, ShopStock
@@ -50,7 +50,7 @@ class SqlStandingsRepository:
             statement = statement.where(daily_t.c.membership_id.in_(list(ids.values())))
         return [_daily(row) for row in await self._connection.execute(statement)]
 
-    async def totals_since(self, since: date) -> list[DailyPoints]:
+    async def totals_since(self, since: date, before: date | None = None) -> list[DailyPoints]:
         totals = (
             select(
                 daily_t.c.membership_id,
@@ -58,7 +58,7 @@ class SqlStandingsRepository:
                 func.max(daily_t.c.local_date).label("local_date"),
                 func.max(daily_t.c.updated_at).label("updated_at"),
             )
-            .where(daily_t.c.local_date >= since)
+            .where(daily_t.c.local_date >= since, daily_t.c.local_date < (before or date.max))
             .group_by(daily_t.c.membership_id)
             .subquery()
         )
@@ -85,6 +85,15 @@ class SqlStandingsRepository:
             {"ids": list(by_id)},
         )
         return {by_id[row.id]: TierState(row.tier, as_date(row.tier_warned_on)) for row in rows}
+
+    async def holding(self, tiers: Sequence[str]) -> list[tuple[MemberRef, str, UserInfo]]:
+        rows = await self._connection.execute(
+            select(membership_t.c.tier, user_t.c.display_name, user_t.c.language, user_t.c.username, *MEMBER_COLUMNS)
+            .select_from(MEMBERSHIPS)
+            .where(membership_t.c.tier.in_(list(tiers)), membership_t.c.left_at.is_(None))
+            .order_by(membership_t.c.chat_id, membership_t.c.id)
+        )
+        return [(member_of(row), row.tier, UserInfo(row.display_name, row.language, row.username)) for row in rows]
 
     async def tiered_or_earning(self, since: date) -> list[MemberRef]:
         earning = select(daily_t.c.membership_id).where(daily_t.c.local_date >= since)
@@ -165,32 +174,33 @@ class SqlStandingsRepository:
     async def current_season(self) -> SeasonInfo | None:
         row = (
             await self._connection.execute(
-                select(season_t.c.name, season_t.c.started_at)
+                select(season_t.c.name, season_t.c.started_at, season_t.c.first_day)
                 .where(season_t.c.ended_at.is_(None))
                 .order_by(season_t.c.started_at.desc())
                 .limit(1)
             )
         ).first()
-        return SeasonInfo(row.name, as_datetime(row.started_at)) if row else None  # type: ignore[arg-type]
+        return SeasonInfo(row.name, as_datetime(row.started_at), as_date(row.first_day)) if row else None  # type: ignore[arg-type]
 
-    async def start_season(self, name: str, at: datetime) -> int:
+    async def start_season(self, name: str, at: datetime, first_day: date) -> int:
         current = (
             await self._connection.execute(
-                select(season_t.c.id, season_t.c.started_at).where(season_t.c.ended_at.is_(None)).limit(1)
+                select(season_t.c.id, season_t.c.first_day).where(season_t.c.ended_at.is_(None)).limit(1)
             )
         ).first()
         if current is None:
             # Everything before the first season becomes a closed season of its own, so it is archived too.
-            since = date.min
+            since = date(2000, 1, 1)
             season_id = (
                 await self._connection.execute(
-                    insert(season_t).values(name=f"before {name}"[:64], started_at=datetime(2000, 1, 1, tzinfo=at.tzinfo))
+                    insert(season_t)
+                    .values(name=f"before {name}"[:64], started_at=datetime(2000, 1, 1, tzinfo=at.tzinfo), first_day=since)
                     .returning(season_t.c.id)
                 )
             ).scalar_one()
         else:
-            season_id, since = current.id, as_datetime(current.started_at).date()  # type: ignore[union-attr]
-        totals = await self.totals_since(since)
+            season_id, since = current.id, as_date(current.first_day)
+        totals = await self.totals_since(since, first_day)  # type: ignore[arg-type]
         ids = await self._resolver.ensure([total.member for total in totals])
         by_chat: dict[ChatRef, list[DailyPoints]] = defaultdict(list)
         for total in totals:
@@ -206,7 +216,7 @@ class SqlStandingsRepository:
         if archived:
             await self._connection.execute(insert(standing_t), archived)
         await self._connection.execute(update(season_t).where(season_t.c.id == season_id).values(ended_at=at))
-        await self._connection.execute(insert(season_t).values(name=name, started_at=at))
+        await self._connection.execute(insert(season_t).values(name=name, started_at=at, first_day=first_day))
         return len(archived)
 
 

@@ -41,10 +41,12 @@ from models.tables import (
     Checkin,
     ContentFingerprint,
     DailyActivity,
+    MemberBadge,
     MemberProfile,
     Membership,
     PointsDaily,
     ProcessedUpdate,
+    ShopOrder,
     UserAccount,
 )
 from models.tables import LedgerEntry as LedgerRow
@@ -59,6 +61,8 @@ processed_t = ProcessedUpdate.__table__
 content_t = ContentFingerprint.__table__
 profile_t = MemberProfile.__table__
 daily_t = PointsDaily.__table__
+badge_t = MemberBadge.__table__
+order_t = ShopOrder.__table__
 
 logger = logging.getLogger(__name__)
 
@@ -404,7 +408,7 @@ class SqlCheckinRepository:
         self._insert = storage.insert
 
     async def latest_many(self, members: Sequence[MemberRef]) -> dict[MemberRef, CheckinRecord]:
-        ids = await self._resolver.ensure(members)
+        ids = await self._resolver.find_many(members)  # a member not stored yet has no check-ins
         by_id = {membership_id: member for member, membership_id in ids.items()}
         newest = (
             select(checkin_t.c.membership_id, func.max(checkin_t.c.local_date).label("day"))
@@ -751,6 +755,24 @@ class SqlPrivacyRepository:
                     "left_at": _iso(utc(membership.left_at)),
                     "last_active_at": _iso(utc(membership.last_active_at)),
                     "points": membership.balance,
+                    "tier": membership.tier,
+                    "streak_freezes": membership.freezes,
+                    "badges": [
+                        {"badge": row.badge, "period": row.period or None, "since": _iso(utc(row.created_at))}
+                        for row in await self._connection.execute(
+                            select(badge_t.c.badge, badge_t.c.period, badge_t.c.created_at)
+                            .where(badge_t.c.membership_id == membership.id)
+                            .order_by(badge_t.c.id)
+                        )
+                    ],
+                    "orders": [
+                        {"order": row.id, "item": row.item, "cost": row.cost, "status": row.status, "at": _iso(utc(row.created_at))}
+                        for row in await self._connection.execute(
+                            select(order_t.c.id, order_t.c.item, order_t.c.cost, order_t.c.status, order_t.c.created_at)
+                            .where(order_t.c.membership_id == membership.id)
+                            .order_by(order_t.c.id)
+                        )
+                    ],
                     "check_ins": [
                         {"day": _iso(row.local_date), "streak": row.streak}
                         for row in await self._connection.execute(

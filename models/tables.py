@@ -169,6 +169,8 @@ class Season(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Seasons turn at a community day boundary: points of this day on belong to the season.
+    first_day: Mapped[date] = mapped_column(Date)
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 

@@ -32,6 +32,7 @@ class Achievements:
         self._badges = badges
         self._batch = batch
         self._pending: dict[MemberRef, None] = {}
+        self._reasons: set[str] = set()
         self._wake = asyncio.Event()
 
     def on_points(self, moved: Sequence[PointsMoved]) -> None:
@@ -39,6 +40,7 @@ class Achievements:
         for item in moved:
             if item.earned and item.delta > 0:
                 self._pending[item.member] = None
+                self._reasons.add(item.reason)
         if self._pending:
             self._wake.set()
 
@@ -50,9 +52,12 @@ class Achievements:
             members = list(self._pending)[: self._batch]
             for member in members:
                 del self._pending[member]
+            reasons = sorted(self._reasons)
+            if not self._pending:
+                self._reasons.clear()
             try:
                 await self._tiers.promote(members)
-                await self._badges.check(members)
+                await self._badges.check(members, reasons)
             except Exception:
                 logger.exception("achievements for %d members failed; the daily evaluation will retry", len(members))
 

@@ -63,23 +63,35 @@ class BadgeService:
         # Badges removed from the config stay stored but are not shown.
         return [HeldBadge(self.rules[badge], period) for badge, period in held if badge in self.rules]
 
-    async def check(self, members: Sequence[MemberRef]) -> int:
-        """Grant the rule badges these members have reached (after their points moved)."""
-        rules = [rule for rule in self.rules.values() if rule.rule == "streak" or rule.rule in COUNTED]
+    async def check(self, members: Sequence[MemberRef], reasons: Sequence[str] = ("checkin", *COUNTED.values())) -> int:
+        """Grant the rule badges these members have reached after points moved for ``reasons``."""
+        rules = [
+            rule
+            for rule in self.rules.values()
+            if (rule.rule == "streak" and "checkin" in reasons) or COUNTED.get(rule.rule) in reasons
+        ]
         if not members or not rules:
             return 0
+        async with self._uow_factory(read_only=True) as uow:
+            held = await uow.badges.held(members)
+            counted = sorted({COUNTED[rule.rule] for rule in rules if rule.rule in COUNTED})
+            counts = await uow.standings.reason_counts(members, counted) if counted else {}
+            streaks = await uow.checkins.latest_many(members) if any(r.rule == "streak" for r in rules) else {}
+        grants = []
+        for member in members:
+            has = {badge for badge, _ in held.get(member, [])}
+            for rule in rules:
+                if rule.id in has:
+                    continue
+                if rule.rule == "streak":
+                    reached = member in streaks and streaks[member].streak >= rule.count
+                else:
+                    reached = counts.get(member, {}).get(COUNTED[rule.rule], 0) >= rule.count
+                if reached:
+                    grants.append(BadgeGrant(member, rule.id))
+        if not grants:
+            return 0  # the common case: no write transaction at all
         async with self._uow_factory() as uow:
-            counts = await uow.standings.reason_counts(members, sorted(set(COUNTED.values())))
-            streaks = await uow.checkins.latest_many(members)
-            grants = []
-            for member in members:
-                for rule in rules:
-                    if rule.rule == "streak":
-                        reached = member in streaks and streaks[member].streak >= rule.count
-                    else:
-                        reached = counts.get(member, {}).get(COUNTED[rule.rule], 0) >= rule.count
-                    if reached:
-                        grants.append(BadgeGrant(member, rule.id))
             granted = await uow.badges.grant_many(grants, self._clock.now())
             infos = await uow.members.users([grant.member.user for grant in granted])
             await uow.commit()

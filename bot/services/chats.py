@@ -35,6 +35,10 @@ class ChatDirectory:
         """The chat's community day for ``at``: its timezone, starting at the configured hour."""
         return local_day(at, self.timezone(chat), self._day_starts_at)
 
+    def community_day(self, at: datetime) -> date:
+        """The day by the community's default timezone (seasons turn on it)."""
+        return local_day(at, self._default_timezone, self._day_starts_at)
+
     def member_day(self, member: MemberRef, at: datetime) -> date:
         return self.day(member.chat, at)
 

@@ -152,8 +152,7 @@ class Leaderboard:
         return True
 
     def _season_first_day(self, season: SeasonInfo | None) -> date:
-        # Days are local; starting a day early and filtering nothing more is close enough for a season.
-        return season.started_at.date() if season else date.min
+        return season.first_day if season else date.min
 
     def _add_window_day(self, row: DailyPoints) -> None:
         today = self._advance(row.member.chat)
@@ -171,7 +170,7 @@ class Leaderboard:
     def on_points(self, moved: Sequence[PointsMoved]) -> None:
         """Storage observer: apply committed movements that count as earned."""
         for item in moved:
-            if not item.earned or (self.season and item.at < self.season.started_at):
+            if not item.earned or (self.season and item.day < self.season.first_day):
                 continue
             today = self._advance(item.member.chat)
             at = item.at.timestamp()

@@ -150,6 +150,7 @@ class TierState:
 class SeasonInfo:
     name: str
     started_at: datetime
+    first_day: date  # the community day it began; earlier days belong to the season before
 
 
 class StandingsRepository(Protocol):
@@ -159,8 +160,8 @@ class StandingsRepository(Protocol):
         """Earned points per member and day from ``since`` on (all members when ``members`` is None)."""
         ...
 
-    async def totals_since(self, since: date) -> list[DailyPoints]:
-        """Per member: earned points from ``since`` on, dated by the latest day (for "all" boards)."""
+    async def totals_since(self, since: date, before: date | None = None) -> list[DailyPoints]:
+        """Per member: earned points from ``since`` (up to ``before``), dated by the latest day (for "all" boards)."""
         ...
 
     async def departed(self) -> list[MemberRef]:
@@ -168,6 +169,10 @@ class StandingsRepository(Protocol):
         ...
 
     async def tiers(self, members: Sequence[MemberRef]) -> dict[MemberRef, TierState]: ...
+
+    async def holding(self, tiers: Sequence[str]) -> list[tuple[MemberRef, str, UserInfo]]:
+        """Present members whose stored tier is one of ``tiers`` (member, tier, user), by group."""
+        ...
 
     async def tiered_or_earning(self, since: date) -> list[MemberRef]:
         """Members who hold a tier above the lowest, were warned, or earned points since ``since``."""
@@ -187,8 +192,9 @@ class StandingsRepository(Protocol):
 
     async def current_season(self) -> SeasonInfo | None: ...
 
-    async def start_season(self, name: str, at: datetime) -> int:
-        """Close the current season, archiving each group's standings; returns how many standings were archived."""
+    async def start_season(self, name: str, at: datetime, first_day: date) -> int:
+        """Close the current season (its days end before ``first_day``), archiving each group's standings;
+        returns how many standings were archived."""
         ...
 
 

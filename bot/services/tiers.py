@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.domain import ChatRef, MemberRef
+from bot.domain import ChatRef, MemberRef, UserInfo
 from bot.services.announcements import Announcer, display_name
 from bot.services.ports import Clock, TierState, UnitOfWorkFactory
 
@@ -103,6 +103,13 @@ class TierService:
         tier = self.ladder.get(state.tier)
         return TierStatus(tier, sum(earned.values()), self.ladder.above(tier), self.window_days)
 
+    async def members_at_least(self, tier_id: str) -> list[tuple[MemberRef, Tier, UserInfo]]:
+        """Present members at ``tier_id`` or above: the list for a perk such as early product trials."""
+        eligible = self.ladder.tiers[self.ladder.index(tier_id) :]
+        async with self._uow_factory(read_only=True) as uow:
+            rows = await uow.standings.holding([tier.id for tier in eligible if tier.threshold > 0])
+        return [(member, self.ladder.get(tier), info) for member, tier, info in rows]
+
     async def _earned(self, members: Sequence[MemberRef]) -> dict[MemberRef, dict[date, int]]:
         since = min(self._window_start(member.chat) for member in members) if members else date.min
         async with self._uow_factory(read_only=True) as uow:
@@ -118,16 +125,22 @@ class TierService:
         if not members:
             return 0
         earned = await self._earned(members)
+        async with self._uow_factory(read_only=True) as uow:
+            states = await uow.standings.tiers(members)
+        candidates = []
+        for member in members:
+            state = states.get(member, TierState(None))
+            reached = self.ladder.for_points(sum(earned.get(member, {}).values()))
+            if self.ladder.index(reached.id) > self.ladder.index(state.tier):
+                candidates.append((member, state, reached))
+        if not candidates:
+            return 0  # the common case: no write transaction at all
         promoted = []
         async with self._uow_factory() as uow:
-            states = await uow.standings.tiers(members)
-            for member in members:
-                state = states.get(member, TierState(None))
-                reached = self.ladder.for_points(sum(earned.get(member, {}).values()))
-                if self.ladder.index(reached.id) > self.ladder.index(state.tier):
-                    # Conditional: a concurrent process promoting her too makes one announcement, not two.
-                    if await uow.standings.set_tier(member, state, TierState(reached.id)):
-                        promoted.append((member, reached))
+            for member, state, reached in candidates:
+                # Conditional: a concurrent process promoting her too makes one announcement, not two.
+                if await uow.standings.set_tier(member, state, TierState(reached.id)):
+                    promoted.append((member, reached))
             infos = await uow.members.users([member.user for member, _ in promoted])
             await uow.commit()
         for member, tier in promoted:

@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('first_day', sa.Date(), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_season')),
     sa.UniqueConstraint('name', name=op.f('uq_season_name'))

@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from models.tables import Checkin, LedgerEntry, Membership
+from bot.services.shop import Item
+from models.tables import Checkin, LedgerEntry, Membership, PointsDaily, ShopOrder, ShopStock
 from tests.dispatcher.conftest import ALICE, BOB, GROUP
 
 MOD = 301
@@ -24,6 +25,17 @@ async def balances_match_ledger(harness) -> None:
         ledger_sums = dict((await connection.execute(sums)).all())
         balances = dict((await connection.execute(select(Membership.id, Membership.balance))).all())
     assert balances == {membership_id: ledger_sums.get(membership_id, 0) for membership_id in balances}
+    async with harness.app.storage.engine.connect() as connection:
+        # The earned-points aggregate (tiers, leaderboards) agrees with the ledger, spending excluded.
+        earned = select(LedgerEntry.membership_id, func.sum(LedgerEntry.delta)).where(
+            LedgerEntry.reason.not_in(["redeem", "refund"])
+        )
+        earned_sums = dict((await connection.execute(earned.group_by(LedgerEntry.membership_id))).all())
+        daily = select(PointsDaily.membership_id, func.sum(PointsDaily.earned)).group_by(PointsDaily.membership_id)
+        daily_sums = dict((await connection.execute(daily)).all())
+    assert {key: value for key, value in daily_sums.items() if value} == {
+        key: value for key, value in earned_sums.items() if value
+    }
 
 
 async def test_fifty_simultaneous_checkins_from_one_member_store_one(harness):
@@ -54,7 +66,7 @@ async def test_simultaneous_checkins_thanks_and_shares_from_many_members_all_lan
 
 EVENTS = st.lists(
     st.tuples(
-        st.sampled_from(["checkin", "thanks", "share", "award", "deduct", "redeliver"]),
+        st.sampled_from(["checkin", "thanks", "share", "award", "deduct", "redeem", "cancel", "redeliver"]),
         st.integers(min_value=0, max_value=3),  # which member
         st.integers(min_value=0, max_value=2),  # days to move the clock first
     ),
@@ -70,6 +82,7 @@ async def test_random_event_sequences_keep_every_balance_equal_to_its_ledger_sum
 
     harness.fake.add_user(MOD, "Mod", language_code="en")
     harness.fake.set_admin(GROUP, MOD)
+    harness.app.shop.items["sticker"] = Item("sticker", {"zh-CN": "贴纸", "en": "Sticker"}, 8, stock=3)
     people = [ALICE, BOB, 601, 602]
     last_update = None
     for kind, who, days in events:
@@ -86,9 +99,19 @@ async def test_random_event_sequences_keep_every_balance_equal_to_its_ledger_sum
             post = await harness.say(GROUP, member, "post")
             amount = "7" if kind == "award" else "-5"
             last_update = harness.fake.user_message(GROUP, MOD, f"/award {amount} test", reply_to=post["message"]["message_id"])
+        elif kind == "redeem":
+            last_update = harness.fake.user_message(GROUP, member, "/redeem sticker")
+        elif kind == "cancel":
+            pending = await scalar(harness, select(func.max(ShopOrder.id)).where(ShopOrder.status == "pending"))
+            if pending is not None:
+                await harness.app.shop.cancel(pending, "test")
+            continue
         elif last_update is not None:  # redeliver: the same update again after a forgotten id
             harness.app.seen.forget("telegram", last_update["update_id"])
         if last_update is not None:
             await harness.feed(last_update)
     await balances_match_ledger(harness)
     assert await scalar(harness, select(func.count()).select_from(Membership).where(Membership.balance < 0)) == 0
+    # Stock taken equals the orders not cancelled, and never exceeds the stock.
+    open_orders = await scalar(harness, select(func.count()).select_from(ShopOrder).where(ShopOrder.status != "cancelled"))
+    assert (await scalar(harness, select(ShopStock.sold)) or 0) == open_orders <= 3

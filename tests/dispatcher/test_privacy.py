@@ -41,6 +41,20 @@ async def test_mydata_sends_a_json_file_with_her_groups_checkins_and_points(harn
     assert group["points_history"][0]["reason"] == "checkin"
 
 
+async def test_mydata_includes_her_badges_orders_and_bought_freezes(harness):
+    harness.fake.add_user(999, "Olga", language_code="en")  # an operator in the test settings
+    await harness.feed(harness.fake.user_message(GROUP, BOB, photo=True, caption="first purée"))  # a share
+    post = await harness.say(GROUP, BOB, "a tip")
+    await harness.say(GROUP, 999, "/award 30 thanks", reply_to=post["message"]["message_id"])
+    await harness.say(GROUP, BOB, "/redeem freeze")
+    await harness.settle()
+    export = await harness.app.privacy.export(UserRef("telegram", str(BOB)))
+    [group] = export["groups"]
+    assert [badge["badge"] for badge in group["badges"]] == ["first_share"]
+    assert [(order["item"], order["status"]) for order in group["orders"]] == [("freeze", "fulfilled")]
+    assert group["streak_freezes"] == 1 and group["tier"] is None
+
+
 async def test_forgetme_asks_first_and_cancel_changes_nothing(harness):
     await harness.say(GROUP, BOB, "/checkin")
     await harness.say(BOB, BOB, "/forgetme")

@@ -109,7 +109,7 @@ async def test_a_new_season_archives_the_standings_and_starts_all_from_zero(harn
     await award(harness, GROUP, ALICE, 20)
     clock.advance(timedelta(days=1))
     async with harness.app.storage.unit_of_work() as uow:  # what `cradle season start` runs
-        assert await uow.standings.start_season("2027-spring", clock.now()) == 2
+        assert await uow.standings.start_season("2027-spring", clock.now(), harness.app.chats.community_day(clock.now())) == 2
         await uow.commit()
     assert await harness.app.leaderboard.refresh_season() is True
     assert await top(harness, GROUP, BOB, "all") == "🏆 Season leaders in this group · 2027-spring\nNo points yet in this period. /checkin to be the first!"
