@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -34,37 +34,59 @@ KEPT_DAYS = max(WINDOW_DAYS.values())
 
 
 class Board:
-    """Keys ordered by points (highest first), ties to whoever reached her total first."""
+    """Keys ordered by points (highest first), ties to whoever reached her total first.
+
+    Hidden keys (members who left) keep their points but stay out of the order, so reading the
+    top and a rank never has to skip anyone.
+    """
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[int, float]] = {}
         self._order: SortedList = SortedList()
+        self._hidden: set[int] = set()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._order)
 
     def add(self, key: int, delta: int, at: float) -> None:
+        visible = key not in self._hidden
         old = self._entries.get(key)
-        if old is not None:
+        if old is not None and visible:
             self._order.remove((-old[0], old[1], key))
         points = (old[0] if old else 0) + delta
         # A rise moves her "reached at" to now; a deduction or an expired day does not.
         reached = at if delta > 0 or old is None else old[1]
         if points > 0:
             self._entries[key] = (points, reached)
-            self._order.add((-points, reached, key))
+            if visible:
+                self._order.add((-points, reached, key))
         else:
             self._entries.pop(key, None)
 
-    def ranked(self) -> Iterator[tuple[int, int]]:
-        """(key, points), best first."""
-        for negative_points, _, key in self._order:
-            yield key, -negative_points
+    def hide(self, key: int) -> None:
+        if key in self._hidden:
+            return
+        self._hidden.add(key)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._order.remove((-entry[0], entry[1], key))
+
+    def show(self, key: int) -> None:
+        if key not in self._hidden:
+            return
+        self._hidden.discard(key)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._order.add((-entry[0], entry[1], key))
+
+    def top(self, size: int) -> list[tuple[int, int]]:
+        """The first ``size`` (key, points), best first."""
+        return [(key, -negative_points) for negative_points, _, key in self._order.islice(0, size)]
 
     def position(self, key: int) -> tuple[int, int] | None:
-        """(index in the order, points) of ``key``, if it has points."""
+        """(index in the order, points) of a visible ``key`` with points."""
         entry = self._entries.get(key)
-        if entry is None:
+        if entry is None or key in self._hidden:
             return None
         return self._order.index((-entry[0], entry[1], key)), entry[0]
 
@@ -118,7 +140,7 @@ class Leaderboard:
         # Per chat: {day: {member key: points}} for the days still inside a rolling window.
         self._days: dict[ChatRef, dict[date, dict[int, tuple[int, float]]]] = defaultdict(dict)
         self._today: dict[ChatRef, date] = {}
-        self._departed: set[int] = set()
+        self._departed: set[int] = set()  # member keys
         self._present_chats: dict[int, set[ChatRef]] = defaultdict(set)  # user key -> chats she is in
 
     # -- loading -------------------------------------------------------------------------------
@@ -192,16 +214,31 @@ class Leaderboard:
             self.departed(member)
 
     def departed(self, member: MemberRef) -> None:
-        key = self._key(member)
+        key, user_key = self._key(member), self._key(member.user)
         self._departed.add(key)
-        self._present_chats[self._key(member.user)].discard(member.chat)
+        for board in self._groups[member.chat].boards.values():
+            board.hide(key)
+        chats = self._present_chats[user_key]
+        chats.discard(member.chat)
+        if not chats:  # gone from every group she earned in: off the community boards too
+            for board in self._community.boards.values():
+                board.hide(user_key)
 
     def present(self, member: MemberRef) -> None:
-        """She is (back) in the chat. Called for every message, so the common case is one lookup."""
+        """She is (back) in the chat. Called for every message, so the common case is two lookups."""
         key = self._keys.get(member)
-        if key is not None and key in self._departed:
+        if key is None:
+            return  # no points here, nothing to show
+        if key in self._departed:
             self._departed.discard(key)
-            self._present_chats[self._key(member.user)].add(member.chat)
+            for board in self._groups[member.chat].boards.values():
+                board.show(key)
+        user_key = self._keys[member.user]
+        chats = self._present_chats[user_key]
+        if member.chat not in chats:
+            chats.add(member.chat)
+            for board in self._community.boards.values():
+                board.show(user_key)
 
     def _add(self, member: MemberRef, period: Period, delta: int, at: float) -> None:
         member_key, user_key = self._key(member), self._key(member.user)
@@ -245,19 +282,10 @@ class Leaderboard:
         for chat in [member.chat] if not community else list(self._today):
             self._advance(chat)
         board = (self._community if community else self._groups[member.chat]).boards[period]
-        is_present = self._user_present if community else self._member_present
-        entries: list[tuple[int, int, int]] = []
-        for key, points in board.ranked():
-            if is_present(key):
-                entries.append((len(entries) + 1, key, points))
-                if len(entries) == self.size:
-                    break
+        entries = [(rank, key, points) for rank, (key, points) in enumerate(board.top(self.size), start=1)]
         me_key = self._keys.get(member.user if community else member)
-        me = None
-        if me_key is not None and is_present(me_key):
-            position = board.position(me_key)
-            if position is not None:
-                me = (position[0] - self._absent_ahead(board, position[0], community) + 1, me_key, position[1])
+        position = board.position(me_key) if me_key is not None else None
+        me = (position[0] + 1, me_key, position[1]) if position is not None else None
         names = await self._names([self._user_of(key) for _, key, _ in entries + ([me] if me else [])])
         return TopList(
             period,
@@ -266,24 +294,6 @@ class Leaderboard:
             self._standing(me, names) if me else None,
             self.season.name if self.season else None,
         )
-
-    def _absent_ahead(self, board: Board, index: int, community: bool) -> int:
-        """Departed members ranked above ``index`` (fewer than the members ahead, so counted from them)."""
-        absent = {self._key(self._user_of(key)) for key in self._departed} if community else self._departed
-        count = 0
-        for key in absent:
-            if community and self._user_present(key):
-                continue
-            position = board.position(key)
-            if position is not None and position[0] < index:
-                count += 1
-        return count
-
-    def _member_present(self, key: int) -> bool:
-        return key not in self._departed
-
-    def _user_present(self, key: int) -> bool:
-        return bool(self._present_chats.get(key))
 
     def _user_of(self, key: int) -> UserRef:
         ref = self._refs[key]
