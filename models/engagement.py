@@ -31,8 +31,17 @@ order_t = ShopOrder.__table__
 _DAILY_WITH_MEMBER = daily_t.join(MEMBERSHIPS, membership_t.c.id == daily_t.c.membership_id)
 
 
-def _daily(row: Any) -> DailyPoints:
-    return DailyPoints(member_of(row), as_date(row.local_date), row.earned, as_datetime(row.updated_at))  # type: ignore[arg-type]
+def _dailies(rows: Any) -> list[DailyPoints]:
+    """One MemberRef per membership, shared by its rows (loads read hundreds of thousands)."""
+    refs: dict[tuple[str, str, str, str], Any] = {}
+    found = []
+    for row in rows:
+        key = (row.chat_platform, row.chat_external_id, row.user_platform, row.user_external_id)
+        member = refs.get(key)
+        if member is None:
+            member = refs[key] = member_of(row)
+        found.append(DailyPoints(member, as_date(row.local_date), row.earned, as_datetime(row.updated_at)))  # type: ignore[arg-type]
+    return found
 
 
 class SqlStandingsRepository:
@@ -48,7 +57,7 @@ class SqlStandingsRepository:
         if members is not None:
             ids = await self._resolver.find_many(members)
             statement = statement.where(daily_t.c.membership_id.in_(list(ids.values())))
-        return [_daily(row) for row in await self._connection.execute(statement)]
+        return _dailies(await self._connection.execute(statement))
 
     async def totals_since(self, since: date, before: date | None = None) -> list[DailyPoints]:
         totals = (
@@ -67,7 +76,7 @@ class SqlStandingsRepository:
                 totals.join(MEMBERSHIPS, membership_t.c.id == totals.c.membership_id)
             )
         )
-        return [_daily(row) for row in rows]
+        return _dailies(rows)
 
     async def departed(self) -> list[MemberRef]:
         rows = await self._connection.execute(

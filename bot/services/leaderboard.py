@@ -63,6 +63,17 @@ class Board:
         else:
             self._entries.pop(key, None)
 
+    @classmethod
+    def build(cls, totals: dict[int, list[float]], hidden: set[int]) -> Board:
+        """A board from {key: [points, reached at]} in one sort (loading adds hundreds of thousands)."""
+        board = cls()
+        board._entries = {key: (int(points), reached) for key, (points, reached) in totals.items() if points > 0}
+        board._hidden = {key for key in hidden if key in board._entries}
+        board._order = SortedList(
+            (-points, reached, key) for key, (points, reached) in board._entries.items() if key not in board._hidden
+        )
+        return board
+
     def hide(self, key: int) -> None:
         if key in self._hidden:
             return
@@ -138,7 +149,8 @@ class Leaderboard:
         self._groups: dict[ChatRef, _Scope] = defaultdict(_Scope)
         self._community = _Scope()
         # Per chat: {day: {member key: points}} for the days still inside a rolling window.
-        self._days: dict[ChatRef, dict[date, dict[int, tuple[int, float]]]] = defaultdict(dict)
+        # Points only: a day leaving a window is a deduction, which never moves "reached at".
+        self._days: dict[ChatRef, dict[date, dict[int, int]]] = defaultdict(dict)
         self._today: dict[ChatRef, date] = {}
         self._departed: set[int] = set()  # member keys
         self._present_chats: dict[int, set[ChatRef]] = defaultdict(set)  # user key -> chats she is in
@@ -156,12 +168,51 @@ class Leaderboard:
             departed = await uow.standings.departed()
         self._reset()
         self.season = season
+        # Sum everything into plain dicts first, then sort each board once.
+        group_totals: dict[tuple[ChatRef, Period], dict[int, list[float]]] = defaultdict(dict)
+        community_totals: dict[Period, dict[int, list[float]]] = defaultdict(dict)
+
+        keys_by_object: dict[int, tuple[int, int]] = {}  # storage shares one ref per member: skip re-hashing it
+
+        def count(member: MemberRef, period: Period, points: int, at: float) -> None:
+            keys = keys_by_object.get(id(member))
+            if keys is None:
+                keys = keys_by_object[id(member)] = (self._key(member), self._key(member.user))
+            for totals_, key in ((group_totals[(member.chat, period)], keys[0]), (community_totals[period], keys[1])):
+                entry = totals_.get(key)
+                if entry is None:
+                    totals_[key] = [points, at]
+                else:
+                    entry[0] += points
+                    entry[1] = max(entry[1], at)
+
+        todays: dict[ChatRef, date] = {}
         for row in recent:
-            self._add_window_day(row)
+            today = todays.get(row.member.chat) or todays.setdefault(row.member.chat, self._advance(row.member.chat))
+            if row.day <= today - timedelta(days=KEPT_DAYS):
+                continue
+            self._days[row.member.chat].setdefault(row.day, {})[self._key(row.member)] = row.earned
+            for period, days in WINDOW_DAYS.items():
+                if row.day > today - timedelta(days=days):
+                    count(row.member, period, row.earned, row.updated_at.timestamp())
         for row in totals:
-            self._add(row.member, Period.SEASON, row.earned, row.updated_at.timestamp())
-        for member in departed:
-            self.departed(member)
+            count(row.member, Period.SEASON, row.earned, row.updated_at.timestamp())
+        departed_keys = {self._key(member) for member in departed}
+        self._departed = departed_keys
+        for (chat, period), chat_totals in group_totals.items():
+            for key in chat_totals:
+                if key not in departed_keys:
+                    self._present_chats[self._key(self._refs[key].user)].add(chat)  # type: ignore[union-attr]
+        absent_users = {
+            self._key(member.user) for member in departed if not self._present_chats.get(self._key(member.user))
+        }
+        for (chat, period), chat_totals in group_totals.items():
+            self._groups[chat].boards[period] = Board.build(chat_totals, departed_keys)
+        for period, user_totals in community_totals.items():
+            self._community.boards[period] = Board.build(user_totals, absent_users)
+        for member in departed:  # boards with no points yet still hide her later points
+            for board in self._groups[member.chat].boards.values():
+                board.hide(self._keys[member])
         logger.info("leaderboards loaded: %d daily rows, %d season totals", len(recent), len(totals))
 
     async def refresh_season(self) -> bool:
@@ -176,17 +227,6 @@ class Leaderboard:
     def _season_first_day(self, season: SeasonInfo | None) -> date:
         return season.first_day if season else date.min
 
-    def _add_window_day(self, row: DailyPoints) -> None:
-        today = self._advance(row.member.chat)
-        if row.day <= today - timedelta(days=KEPT_DAYS):
-            return
-        key = self._key(row.member)
-        at = row.updated_at.timestamp()
-        self._days[row.member.chat].setdefault(row.day, {})[key] = (row.earned, at)
-        for period, days in WINDOW_DAYS.items():
-            if row.day > today - timedelta(days=days):
-                self._add(row.member, period, row.earned, at)
-
     # -- updates -------------------------------------------------------------------------------
 
     def on_points(self, moved: Sequence[PointsMoved]) -> None:
@@ -199,8 +239,7 @@ class Leaderboard:
             key = self._key(item.member)
             if item.day > today - timedelta(days=KEPT_DAYS):
                 day = self._days[item.member.chat].setdefault(item.day, {})
-                points, _ = day.get(key, (0, at))
-                day[key] = (points + item.delta, at)
+                day[key] = day.get(key, 0) + item.delta
             for period, days in WINDOW_DAYS.items():
                 if item.day > today - timedelta(days=days):
                     self._add(item.member, period, item.delta, at)
@@ -259,11 +298,11 @@ class Leaderboard:
         for period, window in WINDOW_DAYS.items():
             for day in sorted(days):
                 if previous - timedelta(days=window) < day <= today - timedelta(days=window):
-                    for key, (points, at) in days[day].items():
+                    for key, points in days[day].items():
                         member = self._refs[key]
                         assert isinstance(member, MemberRef)
-                        self._groups[chat].boards[period].add(key, -points, at)
-                        self._community.boards[period].add(self._key(member.user), -points, at)
+                        self._groups[chat].boards[period].add(key, -points, 0.0)
+                        self._community.boards[period].add(self._key(member.user), -points, 0.0)
         for day in [day for day in days if day <= today - timedelta(days=KEPT_DAYS)]:
             del days[day]
         return today
