@@ -12,6 +12,7 @@ import pytest
 
 from bot.testing.fake_bot_api import FakeTelegram
 from bot.testing.fake_bot_api_server import FakeBotAPIServer
+from models.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -64,3 +65,23 @@ async def fake_server():
     fake = FakeTelegram()
     async with FakeBotAPIServer(fake) as server:
         yield fake, server
+
+
+async def query(database_url, statement):
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(statement)).scalar()
+    finally:
+        await engine.dispose()
+
+
+async def start_polling_bot(fake, config) -> BotProcess:
+    bot = BotProcess(config)
+    await bot.start()
+    try:
+        await fake.wait_until(lambda: fake.long_polls_waiting > 0, timeout=START_TIMEOUT)
+    except TimeoutError:
+        await bot.stop()
+        raise AssertionError(f"bot did not start polling:\n{bot.log()}") from None
+    return bot

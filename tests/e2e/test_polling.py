@@ -5,32 +5,11 @@ import signal
 
 from sqlalchemy import func, select
 
-from models.engine import make_engine
 from models.tables import Checkin, LedgerEntry, Membership
-from tests.e2e.conftest import START_TIMEOUT, BotProcess, write_config
+from tests.e2e.conftest import START_TIMEOUT, BotProcess, query, start_polling_bot, write_config
 
 GROUP = -100777
 MAMA = 4242
-
-
-async def query(database_url, statement):
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            return (await connection.execute(statement)).scalar()
-    finally:
-        await engine.dispose()
-
-
-async def start_polling_bot(fake, config) -> BotProcess:
-    bot = BotProcess(config)
-    await bot.start()
-    try:
-        await fake.wait_until(lambda: fake.long_polls_waiting > 0, timeout=START_TIMEOUT)
-    except TimeoutError:
-        await bot.stop()
-        raise AssertionError(f"bot did not start polling:\n{bot.log()}") from None
-    return bot
 
 
 async def test_checkin_survives_a_restart_and_a_redelivered_update_pays_once(fake_server, database_url, tmp_path):
