@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -202,20 +202,9 @@ FIND_MEMBERSHIP = (
         user_t.c.external_id == bindparam("user_external_id"),
     )
 )
-FIND_MEMBERSHIPS = (
-    select(
-        membership_t.c.id,
-        chat_t.c.platform.label("chat_platform"),
-        chat_t.c.external_id.label("chat_external_id"),
-        user_t.c.platform.label("user_platform"),
-        user_t.c.external_id.label("user_external_id"),
-    )
-    .select_from(_MEMBERSHIPS)
-    .where(
-        tuple_(chat_t.c.platform, chat_t.c.external_id, user_t.c.platform, user_t.c.external_id).in_(
-            bindparam("refs", expanding=True)
-        )
-    )
+FIND_MEMBERSHIPS = select(membership_t.c.id, membership_t.c.chat_id, membership_t.c.user_id).where(
+    membership_t.c.chat_id.in_(bindparam("chat_ids", expanding=True)),
+    membership_t.c.user_id.in_(bindparam("user_ids", expanding=True)),
 )
 FIND_BY_USERNAME = (
     select(user_t.c.platform, user_t.c.external_id)
@@ -259,10 +248,20 @@ class MemberResolver:
             else:
                 ids[member] = known
         if missing:
-            wanted = {(m.chat.platform, m.chat.external_id, m.user.platform, m.user.external_id): m for m in missing}
-            rows = await self._connection.execute(FIND_MEMBERSHIPS, {"refs": list(wanted)})
-            for row in rows:
-                ids[wanted[(row.chat_platform, row.chat_external_id, row.user_platform, row.user_external_id)]] = row.id
+            # Chats and users by their unique (platform, external id) index, then memberships by
+            # (chat_id, user_id): row-value IN lists are not index-friendly on SQLite.
+            chats = await _ids_of(self._connection, chat_t, list({m.chat for m in missing}))
+            users = await _ids_of(self._connection, user_t, list({m.user for m in missing}))
+            pairs = {(chats[m.chat], users[m.user]): m for m in missing if m.chat in chats and m.user in users}
+            if pairs:
+                rows = await self._connection.execute(
+                    FIND_MEMBERSHIPS,
+                    {"chat_ids": sorted({c for c, _ in pairs}), "user_ids": sorted({u for _, u in pairs})},
+                )
+                for row in rows:
+                    member = pairs.get((row.chat_id, row.user_id))
+                    if member is not None:
+                        ids[member] = row.id
         return ids
 
     async def ensure(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
@@ -285,15 +284,15 @@ class MemberResolver:
             self._storage.insert(membership_t).on_conflict_do_nothing(index_elements=["chat_id", "user_id"]),
             [{"chat_id": chat_id, "user_id": user_id, "joined_at": now} for chat_id, user_id in sorted(pairs)],
         )
+        # Two plain IN lists (index-friendly on SQLite, unlike a row-value IN), then keep the wanted pairs.
         rows = await self._connection.execute(
-            select(membership_t.c.id, membership_t.c.chat_id, membership_t.c.user_id).where(
-                tuple_(membership_t.c.chat_id, membership_t.c.user_id).in_(bindparam("pairs", expanding=True))
-            ),
-            {"pairs": list(pairs)},
+            FIND_MEMBERSHIPS,
+            {"chat_ids": sorted({c for c, _ in pairs}), "user_ids": sorted({u for _, u in pairs})},
         )
         for row in rows:
-            member = pairs[(row.chat_id, row.user_id)]
-            ids[member] = self._new.members[member] = row.id
+            member = pairs.get((row.chat_id, row.user_id))
+            if member is not None:
+                ids[member] = self._new.members[member] = row.id
         return ids
 
     async def chat_ids(self, chats: Iterable[ChatRef]) -> dict[ChatRef, int]:
@@ -357,13 +356,15 @@ class SqlMemberRepository:
         )
 
     async def users(self, users: Sequence[UserRef]) -> dict[UserRef, UserInfo]:
-        if not users:
-            return {}
-        wanted = {(user.platform, user.external_id): user for user in users}
-        rows = await self._connection.execute(USERS, {"refs": list(wanted)})
-        return {
-            wanted[(row.platform, row.external_id)]: UserInfo(row.display_name, row.language, row.username) for row in rows
-        }
+        by_platform: dict[str, dict[str, UserRef]] = defaultdict(dict)
+        for user in users:
+            by_platform[user.platform][user.external_id] = user
+        found = {}
+        for platform, wanted in by_platform.items():  # by the unique (platform, external_id) index
+            rows = await self._connection.execute(USERS, {"platform": platform, "external_ids": list(wanted)})
+            for row in rows:
+                found[wanted[row.external_id]] = UserInfo(row.display_name, row.language, row.username)
+        return found
 
     async def find_by_username(self, chat: ChatRef, username: str) -> MemberRef | None:
         params = {"chat_platform": chat.platform, "chat_external_id": chat.external_id, "username": username.lower()}
@@ -371,9 +372,9 @@ class SqlMemberRepository:
         return MemberRef(chat, UserRef(row.platform, row.external_id)) if row else None
 
 
-USERS = select(
-    user_t.c.platform, user_t.c.external_id, user_t.c.display_name, user_t.c.language, user_t.c.username
-).where(tuple_(user_t.c.platform, user_t.c.external_id).in_(bindparam("refs", expanding=True)))
+USERS = select(user_t.c.external_id, user_t.c.display_name, user_t.c.language, user_t.c.username).where(
+    user_t.c.platform == bindparam("platform"), user_t.c.external_id.in_(bindparam("external_ids", expanding=True))
+)
 
 
 def _standing_statement() -> Any:
