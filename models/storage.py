@@ -662,7 +662,11 @@ class SqlContentRepository:
 PAUSES = (
     select(user_t.c.platform, user_t.c.external_id, profile_t.c.streak_paused_from, profile_t.c.streak_paused_until)
     .join(profile_t, profile_t.c.user_id == user_t.c.id)
-    .where(user_t.c.external_id.in_(bindparam("external_ids", expanding=True)), profile_t.c.streak_paused_from.is_not(None))
+    .where(
+        user_t.c.platform == bindparam("platform"),
+        user_t.c.external_id.in_(bindparam("external_ids", expanding=True)),
+        profile_t.c.streak_paused_from.is_not(None),
+    )
 )
 
 
@@ -713,14 +717,12 @@ class SqlProfileRepository:
         wanted = {(user.platform, user.external_id): user for user in users}
         if not wanted:
             return {}
-        rows = await self._connection.execute(
-            PAUSES, {"external_ids": sorted({external_id for _, external_id in wanted})}
-        )
-        return {
-            wanted[(row.platform, row.external_id)]: (as_date(row.streak_paused_from), as_date(row.streak_paused_until))  # type: ignore[misc]
-            for row in rows
-            if (row.platform, row.external_id) in wanted
-        }
+        found = {}
+        for platform in {platform for platform, _ in wanted}:  # platform first: the unique index is (platform, external_id)
+            external_ids = sorted(external_id for p, external_id in wanted if p == platform)
+            for row in await self._connection.execute(PAUSES, {"platform": platform, "external_ids": external_ids}):
+                found[wanted[(platform, row.external_id)]] = (as_date(row.streak_paused_from), as_date(row.streak_paused_until))
+        return found  # type: ignore[return-value]
 
     async def languages(self) -> dict[UserRef, str]:
         rows = await self._connection.execute(
