@@ -307,6 +307,11 @@ class Leaderboard:
             del days[day]
         return today
 
+    def turn_days(self) -> None:
+        """Take expired days off every board now (scheduled as the day turns), so no member's /top waits for it."""
+        for chat in list(self._today):
+            self._advance(chat)
+
     def _key(self, ref: MemberRef | UserRef) -> int:
         key = self._keys.get(ref)
         if key is None:

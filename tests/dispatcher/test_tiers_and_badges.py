@@ -154,3 +154,15 @@ def _item(item_id, cost):
     from bot.services.shop import Item
 
     return Item(item_id, {"zh-CN": item_id, "en": item_id.title()}, cost)
+
+
+async def test_engagement_jobs_run_as_the_community_day_turns(harness):
+    def when(job_id):
+        trigger = harness.app.scheduler.get_job(job_id).trigger
+        return {field.name: str(field) for field in trigger.fields if not field.is_default}
+
+    # Days start at 04:00 Asia/Shanghai by default.
+    assert when("leaderboard.days") == {"hour": "4", "minute": "0", "second": "1"}
+    assert when("tiers.daily") == {"hour": "4", "minute": "5"}
+    assert when("badges.monthly") == {"day": "1", "hour": "4", "minute": "10"}
+    assert str(harness.app.scheduler.get_job("tiers.daily").trigger.timezone) == "Asia/Shanghai"
