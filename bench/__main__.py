@@ -4,13 +4,14 @@ import argparse
 import asyncio
 import sys
 
-from bench import ingress
+from bench import ingress, leaderboard
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Cradle benchmarks")
     commands = parser.add_subparsers(dest="benchmark", required=True)
     ingress.add_arguments(commands.add_parser("ingress", help="updates/s through the full pipeline vs bare aiogram"))
+    leaderboard.add_arguments(commands.add_parser("leaderboard", help="/top latency with 100k members and 1M ledger rows"))
     args = parser.parse_args()
     return asyncio.run(args.run(args))
 

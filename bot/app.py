@@ -6,6 +6,7 @@ Nothing else creates connections or long-lived objects; everything is passed dow
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -98,6 +99,9 @@ class App:
         if self.background_achievements:
             self._achiever = asyncio.create_task(self.achievements.run(self._stop_flusher))
         self.scheduler.start()
+        # What start-up built (leaderboards: hundreds of thousands of objects at 100k members) lives
+        # as long as the bot; keep the collector from walking it on every full collection.
+        gc.freeze()
 
     async def settle(self) -> None:
         """Land buffered activity and finish pending promotions and badges (tests, benchmarks)."""

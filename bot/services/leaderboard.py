@@ -74,6 +74,10 @@ class Board:
         )
         return board
 
+    def reached(self, key: int) -> float:
+        entry = self._entries.get(key)
+        return entry[1] if entry else 0.0
+
     def hide(self, key: int) -> None:
         if key in self._hidden:
             return
@@ -221,7 +225,34 @@ class Leaderboard:
             season = await uow.standings.current_season()
         if season == self.season:
             return False
-        await self.load()
+        recent_enough = season is not None and all(
+            season.first_day > today - timedelta(days=KEPT_DAYS) for today in self._today.values()
+        )
+        if not recent_enough:
+            await self.load()
+            return True
+        assert season is not None
+        # The new season's days are still in memory: rebuild only the season boards, without a
+        # database read or an await, so no movement can slip between the read and the swap.
+        self.season = season
+        group_totals: dict[ChatRef, dict[int, list[float]]] = defaultdict(dict)
+        community_totals: dict[int, list[float]] = {}
+        for chat, days in self._days.items():
+            week = self._groups[chat].boards[Period.WEEK]
+            for day, points_by_key in days.items():
+                if day < season.first_day:
+                    continue
+                for key, points in points_by_key.items():
+                    reached = week.reached(key)  # her latest rise, which is in the new season
+                    for totals, total_key in ((group_totals[chat], key), (community_totals, self._key(self._user_of(key)))):
+                        entry = totals.setdefault(total_key, [0, reached])
+                        entry[0] += points
+                        entry[1] = max(entry[1], reached)
+        for chat, scope in self._groups.items():
+            scope.boards[Period.SEASON] = Board.build(group_totals.get(chat, {}), self._departed)
+        absent = {key for key in community_totals if not self._present_chats.get(key)}
+        self._community.boards[Period.SEASON] = Board.build(community_totals, absent)
+        logger.info("season %s started: season boards rebuilt from %d members' recent days", season.name, len(community_totals))
         return True
 
     def _season_first_day(self, season: SeasonInfo | None) -> date:

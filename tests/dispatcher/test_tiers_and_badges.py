@@ -166,3 +166,26 @@ async def test_engagement_jobs_run_as_the_community_day_turns(harness):
     assert when("tiers.daily") == {"hour": "4", "minute": "5"}
     assert when("badges.monthly") == {"day": "1", "hour": "4", "minute": "10"}
     assert str(harness.app.scheduler.get_job("tiers.daily").trigger.timezone) == "Asia/Shanghai"
+
+
+async def test_thanks_received_and_correct_quiz_answers_count_towards_their_badges(harness, clock):
+    from bot.domain import ChatRef, MemberRef, UserRef
+    from bot.services.badges import BadgeRule
+    from bot.services.quiz_points import QuizAnswer
+
+    harness.app.badges.rules["helpful_10"] = BadgeRule("helpful_10", "thanks_received", 2, {"zh-CN": "热心妈妈", "en": "Helpful mum"})
+    harness.app.badges.rules["quiz_10"] = BadgeRule("quiz_10", "quiz_correct", 2, {"zh-CN": "答题达人", "en": "Quiz whiz"})
+    tip = await harness.say(GROUP, BOB, "Warm water helps with colic")
+    await harness.say(GROUP, ALICE, "谢谢！", reply_to=tip["message"]["message_id"])
+    await harness.settle()
+    assert not any("热心妈妈" in text for text in harness.replies(GROUP))  # one thanks of the two needed
+    clock.advance(timedelta(days=1))
+    await harness.say(GROUP, ALICE, "太有用了，谢谢", reply_to=tip["message"]["message_id"])
+    await harness.settle()
+    assert harness.replies(GROUP)[-1] == "🏅 恭喜 Bob 获得荣誉「热心妈妈」！"
+
+    bob = MemberRef(ChatRef("telegram", str(GROUP)), UserRef("telegram", str(BOB)))
+    for quiz in ("q1", "q2", "q3"):
+        await harness.app.quiz_points.answer(QuizAnswer(bob, quiz, correct=quiz != "q2", at=clock.now()))
+        await harness.settle()
+    assert harness.replies(GROUP)[-1] == "🏅 恭喜 Bob 获得荣誉「答题达人」！"  # after the second correct one

@@ -137,3 +137,20 @@ def _sticker(cost):
     from bot.services.shop import Item
 
     return Item("sticker", {"zh-CN": "贴纸", "en": "Sticker"}, cost)
+
+
+async def test_points_earned_earlier_on_the_day_a_season_starts_count_in_it(harness, clock):
+    harness.fake.add_user(OPERATOR, "Olga", language_code="en")
+    await award(harness, GROUP, BOB, 40)
+    clock.advance(timedelta(days=1))
+    await award(harness, GROUP, ALICE, 5)  # today, before the operator starts the season
+    clock.advance(timedelta(minutes=5))
+    await award(harness, GROUP, BOB, 5)  # later today: the tie goes to Alice
+    async with harness.app.storage.unit_of_work() as uow:
+        await uow.standings.start_season("summer", clock.now(), harness.app.chats.community_day(clock.now()))
+        await uow.commit()
+    assert await harness.app.leaderboard.refresh_season() is True
+    expected = "🏆 Season leaders in this group · summer\n🥇 Alice: 5\n🥈 Bob: 5"
+    assert await top(harness, GROUP, BOB, "all") == expected
+    await harness.app.leaderboard.load()  # a restart agrees with the in-memory switch
+    assert await top(harness, GROUP, BOB, "all") == expected
