@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
+from bot.domain import ChatRef, MemberRef, UserInfo
 from bot.i18n import I18n, Translator
 from bot.services.chats import ChatDirectory
 from bot.services.languages import MemberLanguages
@@ -60,13 +60,6 @@ class Announcer:
             return False
         t = self.for_member(member, info)
         return await notifier.to_user(member.user, t(key, **_localise(params, t)))
-
-    async def to_user(self, user: UserRef, chat_language: str, key: str, **params: Any) -> bool:
-        notifier = self._notifiers.get(user.platform)
-        if notifier is None:
-            return False
-        t = self._i18n.translator(self._languages.get(user), chat_language)
-        return await notifier.to_user(user, t(key, **_localise(params, t)))
 
 
 def _localise(params: dict[str, Any], t: Translator) -> dict[str, Any]:

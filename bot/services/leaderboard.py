@@ -1,9 +1,13 @@
 """Leaderboards kept in memory: rolling week and month, and the season ("all"), per group and community-wide.
 
 Every committed points movement updates sorted boards, so /top reads the first ten entries
-instead of summing a window of the ledger. The boards are rebuilt from the daily aggregates
-at start-up and when a season starts, and days leave the rolling windows as the chat's day turns.
-Departed members stay counted but are skipped when reading, so they are back when they return.
+instead of summing a window of the ledger. The boards are built from the daily aggregates at
+start-up (before updates flow, so nothing can slip between the read and the build); a new season
+rebuilds only the season boards, from the days kept in memory; days leave the rolling windows as
+the chat's day turns. Departed members keep their points but are hidden from the sorted order, so
+they are back, with their points, when they return.
+
+One process's view: with several bot processes, each sees the others' awards after a restart.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from enum import StrEnum
 from sortedcontainers import SortedList
 
 from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
-from bot.services.ports import Clock, DailyPoints, PointsMoved, SeasonInfo, UnitOfWorkFactory
+from bot.services.ports import Clock, PointsMoved, SeasonInfo, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 

@@ -154,3 +154,15 @@ async def test_points_earned_earlier_on_the_day_a_season_starts_count_in_it(harn
     assert await top(harness, GROUP, BOB, "all") == expected
     await harness.app.leaderboard.load()  # a restart agrees with the in-memory switch
     assert await top(harness, GROUP, BOB, "all") == expected
+
+
+async def test_a_banned_member_is_off_the_boards(harness):
+    harness.fake.add_user(OPERATOR, "Olga", language_code="en")
+    await award(harness, GROUP, BOB, 50)
+    await award(harness, GROUP, ALICE, 10)
+    harness.fake.set_admin(GROUP, harness.fake.bot_id)  # the bot may ban
+    before = len(harness.fake.pending_updates)
+    await harness.bot.ban_chat_member(GROUP, BOB)
+    [banned] = harness.fake.pending_updates[before:]  # Telegram tells the bot with a chat_member update
+    await harness.feed(banned)
+    assert await top(harness, GROUP, ALICE, "all groups") == "🏆 本赛季积分榜（全部群）\n🥇 Alice：10"
