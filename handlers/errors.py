@@ -29,9 +29,7 @@ def register(dispatcher: Dispatcher) -> None:
         if message is None or message.from_user is None:
             return
         t = i18n.translator(message.from_user.language_code, chats.language(chat_ref(message.chat)))
-        # A parameter may be a function of the language (a tier's or an item's name).
-        params = {name: value(t.language) if callable(value) else value for name, value in error.params.items()}
-        await bot.send_message(message.chat.id, t(error.code, **params), reply_to_message_id=message.message_id)
+        await bot.send_message(message.chat.id, t(error.code, **error.params), reply_to_message_id=message.message_id)
 
     @dispatcher.errors()
     async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, chats: ChatDirectory) -> None:

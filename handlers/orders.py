@@ -68,7 +68,7 @@ def make_router() -> Router:
             UserInfo(order.member_name, order.member_language),
             "orders.cancelled_notice" if cancel else "orders.fulfilled_notice",
             id=order.id,
-            item=(lambda language: item.name(language)) if item else order.item,
+            item=item.name if item else order.item,
             cost=order.cost,
         )
 

@@ -48,11 +48,14 @@ class Translator:
         self._catalog = catalog
 
     def __call__(self, key: str, /, **params: Any) -> str:
+        """A parameter may be a function of the language (a tier's or a shop item's name)."""
         try:
             template = self._catalog[key]
         except KeyError:
             raise MissingTranslation(f"{self.language}: {key}") from None
-        return template.format(**params) if params else template
+        if not params:
+            return template
+        return template.format(**{name: value(self.language) if callable(value) else value for name, value in params.items()})
 
 
 class I18n:

@@ -46,24 +46,19 @@ class Announcer:
         return self._i18n.translator(chosen, self._chats.language(member.chat))
 
     async def to_chat(self, chat: ChatRef, key: str, **params: Any) -> bool:
-        """``params`` values may be callables of the translator (for names kept per language)."""
         notifier = self._notifiers.get(chat.platform)
         if notifier is None:
             logger.warning("no notifier for %s; dropped %s", chat.platform, key)
             return False
         t = self.for_chat(chat)
-        return await notifier.to_chat(chat, t(key, **_localise(params, t)))
+        return await notifier.to_chat(chat, t(key, **params))
 
     async def to_member(self, member: MemberRef, info: UserInfo | None, key: str, **params: Any) -> bool:
         notifier = self._notifiers.get(member.user.platform)
         if notifier is None:
             return False
         t = self.for_member(member, info)
-        return await notifier.to_user(member.user, t(key, **_localise(params, t)))
-
-
-def _localise(params: dict[str, Any], t: Translator) -> dict[str, Any]:
-    return {name: value(t.language) if callable(value) else value for name, value in params.items()}
+        return await notifier.to_user(member.user, t(key, **params))
 
 
 def display_name(info: UserInfo | None) -> str:
