@@ -239,33 +239,18 @@ class MemberResolver:
 
     async def find_many(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
         """Membership ids of the members that exist, creating nothing (safe on a read-only unit of work)."""
-        ids: dict[MemberRef, int] = {}
-        missing = []
-        for member in dict.fromkeys(members):
-            known = self.known(member)
-            if known is None:
-                missing.append(member)
-            else:
-                ids[member] = known
+        ids, missing = self._split_known(members)
         if missing:
             # Chats and users by their unique (platform, external id) index, then memberships by
             # (chat_id, user_id): row-value IN lists are not index-friendly on SQLite.
             chats = await _ids_of(self._connection, chat_t, list({m.chat for m in missing}))
             users = await _ids_of(self._connection, user_t, list({m.user for m in missing}))
             pairs = {(chats[m.chat], users[m.user]): m for m in missing if m.chat in chats and m.user in users}
-            if pairs:
-                rows = await self._connection.execute(
-                    FIND_MEMBERSHIPS,
-                    {"chat_ids": sorted({c for c, _ in pairs}), "user_ids": sorted({u for _, u in pairs})},
-                )
-                for row in rows:
-                    member = pairs.get((row.chat_id, row.user_id))
-                    if member is not None:
-                        ids[member] = row.id
+            ids.update(await self._membership_ids(pairs))
         return ids
 
-    async def ensure(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
-        """Membership ids for all ``members``, creating the missing rows."""
+    def _split_known(self, members: Iterable[MemberRef]) -> tuple[dict[MemberRef, int], list[MemberRef]]:
+        """({member: id} for the cached ones, the others), each member once."""
         ids: dict[MemberRef, int] = {}
         missing: list[MemberRef] = []
         for member in dict.fromkeys(members):
@@ -274,6 +259,20 @@ class MemberResolver:
                 missing.append(member)
             else:
                 ids[member] = known
+        return ids, missing
+
+    async def _membership_ids(self, pairs: dict[tuple[int, int], MemberRef]) -> dict[MemberRef, int]:
+        """Ids of the memberships at (chat_id, user_id): two plain IN lists, then keep the wanted pairs."""
+        if not pairs:
+            return {}
+        rows = await self._connection.execute(
+            FIND_MEMBERSHIPS, {"chat_ids": sorted({c for c, _ in pairs}), "user_ids": sorted({u for _, u in pairs})}
+        )
+        return {pairs[(row.chat_id, row.user_id)]: row.id for row in rows if (row.chat_id, row.user_id) in pairs}
+
+    async def ensure(self, members: Iterable[MemberRef]) -> dict[MemberRef, int]:
+        """Membership ids for all ``members``, creating the missing rows."""
+        ids, missing = self._split_known(members)
         if not missing:
             return ids
         chats = await self._ref_ids(chat_t, {m.chat for m in missing}, self._storage.ids.chats, self._new.chats)
@@ -284,15 +283,9 @@ class MemberResolver:
             self._storage.insert(membership_t).on_conflict_do_nothing(index_elements=["chat_id", "user_id"]),
             [{"chat_id": chat_id, "user_id": user_id, "joined_at": now} for chat_id, user_id in sorted(pairs)],
         )
-        # Two plain IN lists (index-friendly on SQLite, unlike a row-value IN), then keep the wanted pairs.
-        rows = await self._connection.execute(
-            FIND_MEMBERSHIPS,
-            {"chat_ids": sorted({c for c, _ in pairs}), "user_ids": sorted({u for _, u in pairs})},
-        )
-        for row in rows:
-            member = pairs.get((row.chat_id, row.user_id))
-            if member is not None:
-                ids[member] = self._new.members[member] = row.id
+        created = await self._membership_ids(pairs)
+        self._new.members.update(created)
+        ids.update(created)
         return ids
 
     async def chat_ids(self, chats: Iterable[ChatRef]) -> dict[ChatRef, int]:
