@@ -115,6 +115,14 @@ class PointsSettings(Section):
         return value
 
 
+def _checked_ids(kind: str, table: dict[str, Any]) -> dict[str, Any]:
+    """Ids members type (/redeem freeze) and operators reference: short, lowercase, no spaces."""
+    for key in table:
+        if not re.fullmatch(r"[a-z0-9_]{1,32}", key):
+            raise ValueError(f"{kind} id {key!r} must be 1-32 lowercase letters, digits or _")
+    return table
+
+
 class Localised(Section):
     """A text in both languages the bot speaks."""
 
@@ -122,9 +130,6 @@ class Localised(Section):
 
     zh_CN: str = Field(alias="zh-CN", min_length=1)
     en: str = Field(min_length=1)
-
-    def get(self, language: str) -> str:
-        return self.zh_CN if language == "zh-CN" else self.en
 
 
 class TierLevel(Section):
@@ -218,10 +223,7 @@ class BadgesSettings(Section):
     @field_validator("rules")
     @classmethod
     def _badge_ids(cls, rules: dict[str, Badge]) -> dict[str, Badge]:
-        for badge_id in rules:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", badge_id):
-                raise ValueError(f"badge id {badge_id!r} must be 1-32 lowercase letters, digits or _")
-        return rules
+        return _checked_ids("badge", rules)
 
 
 class ShopItem(Section):
@@ -253,10 +255,7 @@ class ShopSettings(Section):
     @field_validator("items")
     @classmethod
     def _item_ids(cls, items: dict[str, ShopItem]) -> dict[str, ShopItem]:
-        for item_id in items:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", item_id):
-                raise ValueError(f"item id {item_id!r} must be 1-32 lowercase letters, digits or _")
-        return items
+        return _checked_ids("item", items)
 
 
 class Settings(BaseSettings):

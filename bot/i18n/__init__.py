@@ -42,6 +42,11 @@ def normalise_language(code: str | None) -> str | None:
     return None
 
 
+def pick(names: Mapping[str, str], language: str, fallback: str) -> str:
+    """A name configured per language: this language's, else any, else ``fallback``."""
+    return names.get(language) or next(iter(names.values()), fallback)
+
+
 class Translator:
     def __init__(self, language: str, catalog: Mapping[str, str]) -> None:
         self.language = language

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain import MemberRef, UserRef
+from bot.i18n import pick
 from bot.services.announcements import Announcer, display_name
 from bot.services.errors import DomainError
 from bot.services.ports import BadgeGrant, Clock, UnitOfWorkFactory
@@ -29,7 +30,7 @@ class BadgeRule:
     names: Mapping[str, str]
 
     def name(self, language: str) -> str:
-        return self.names.get(language) or next(iter(self.names.values()), self.id)
+        return pick(self.names, language, self.id)
 
 
 @dataclass(frozen=True, slots=True)

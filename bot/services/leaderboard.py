@@ -22,6 +22,7 @@ from enum import StrEnum
 from sortedcontainers import SortedList
 
 from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
+from bot.services.announcements import display_name
 from bot.services.ports import Clock, PointsMoved, SeasonInfo, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -380,9 +381,7 @@ class Leaderboard:
 
     def _standing(self, entry: tuple[int, int, int], names: dict[UserRef, UserInfo]) -> Standing:
         rank, key, points = entry
-        info = names.get(self._user_of(key))
-        name = (info.display_name or (f"@{info.username}" if info.username else "")) if info else ""
-        return Standing(rank, self._refs[key], points, name)
+        return Standing(rank, self._refs[key], points, display_name(names.get(self._user_of(key))))
 
     async def _names(self, users: list[UserRef]) -> dict[UserRef, UserInfo]:
         if not users:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.domain import MemberRef, UserRef
+from bot.i18n import pick
 from bot.services import ledger, retry
 from bot.services.errors import DomainError
 from bot.services.ports import Clock, LedgerEntry, Order, UnitOfWorkFactory
@@ -58,7 +59,7 @@ class Item:
     kind: str = "gift"  # gift: fulfilled by an operator; streak_freeze: delivered at once
 
     def name(self, language: str) -> str:
-        return self.names.get(language) or next(iter(self.names.values()), self.id)
+        return pick(self.names, language, self.id)
 
 
 @dataclass(frozen=True, slots=True)

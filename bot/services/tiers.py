@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.domain import ChatRef, MemberRef, UserInfo
+from bot.i18n import pick
 from bot.services.announcements import Announcer, display_name
 from bot.services.ports import Clock, TierState, UnitOfWorkFactory
 
@@ -28,7 +29,7 @@ class Tier:
     perks: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def name(self, language: str) -> str:
-        return self.names.get(language) or next(iter(self.names.values()), self.id)
+        return pick(self.names, language, self.id)
 
 
 class Ladder:
