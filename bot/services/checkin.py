@@ -56,11 +56,14 @@ def local_day(at: datetime, timezone: ZoneInfo, starts_at: time = time(0)) -> da
     return (local - timedelta(hours=starts_at.hour, minutes=starts_at.minute)).date()
 
 
+def forgiveness_due(last: CheckinRecord, today: date, every_days: int) -> bool:
+    """Is the automatic forgiveness of a missed day available? At most once in any ``every_days`` days."""
+    return every_days > 0 and (last.freeze_used_on is None or (today - last.freeze_used_on).days > every_days)
+
+
 def freeze_available(last: CheckinRecord, today: date, every_days: int) -> bool:
-    """May the one day missed before ``today`` be forgiven? At most once in any ``every_days`` days."""
-    if every_days <= 0 or last.day != today - timedelta(days=2):
-        return False
-    return last.freeze_used_on is None or (today - last.freeze_used_on).days > every_days
+    """May the one day missed before ``today`` be forgiven automatically?"""
+    return last.day == today - timedelta(days=2) and forgiveness_due(last, today, every_days)
 
 
 def covered_by_pause(last_day: date, today: date, pause: tuple[date, date] | None) -> bool:
@@ -89,8 +92,7 @@ def freezes_needed(last: CheckinRecord, today: date, every_days: int) -> tuple[i
     """Bought freezes that would bridge the days missed since ``last`` (one fewer while the automatic
     forgiveness is available), and the forgiven day the new record carries."""
     missed = (today - last.day).days - 1
-    automatic = every_days > 0 and (last.freeze_used_on is None or (today - last.freeze_used_on).days > every_days)
-    if automatic:
+    if forgiveness_due(last, today, every_days):
         return missed - 1, today - timedelta(days=1)
     return missed, last.freeze_used_on
 
