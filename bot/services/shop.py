@@ -92,14 +92,14 @@ class ShopService:
 
     async def offers(self, member: MemberRef) -> tuple[list[Offer], int]:
         """Items her tier allows and that are in stock, marking which she can afford; and her balance."""
-        status = await self._tiers.status(member)
+        tier = await self._tiers.tier_of(member)
         async with self._uow_factory(read_only=True) as uow:
             standing = await uow.members.standing(member)
             sold = await uow.shop.sold(list(self.items))
         balance = standing.balance if standing else 0
         offers = []
         for item in self.items.values():
-            if self._ladder.index(item.min_tier) > self._ladder.index(status.tier.id):
+            if self._ladder.index(item.min_tier) > self._ladder.index(tier.id):
                 continue
             left = None if item.stock is None else item.stock - sold.get(item.id, 0)
             if left is not None and left <= 0:
@@ -111,8 +111,8 @@ class ShopService:
         item = self.items.get(item_id.lower())
         if item is None:
             raise UnknownItem(item=item_id)
-        status = await self._tiers.status(member)
-        if self._ladder.index(item.min_tier) > self._ladder.index(status.tier.id):
+        tier = await self._tiers.tier_of(member)
+        if self._ladder.index(item.min_tier) > self._ladder.index(tier.id):
             raise TierTooLow(tier=self._ladder.get(item.min_tier).name)
         key = f"redeem:{request_key}"
         return await retry.on_conflict(lambda: self._redeem_once(member, item, key))

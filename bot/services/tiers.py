@@ -96,12 +96,16 @@ class TierService:
     def _window_start(self, chat: ChatRef) -> date:
         return self._day_of(chat, self._clock.now()) - timedelta(days=self.window_days - 1)
 
-    async def status(self, member: MemberRef) -> TierStatus:
-        """Her tier as stored (promotions land within a second) and her points in the window."""
-        earned = (await self._earned([member])).get(member, {})
+    async def tier_of(self, member: MemberRef) -> Tier:
+        """Her tier as stored (promotions land within a second of the points)."""
         async with self._uow_factory(read_only=True) as uow:
             state = (await uow.standings.tiers([member])).get(member, TierState(None))
-        tier = self.ladder.get(state.tier)
+        return self.ladder.get(state.tier)
+
+    async def status(self, member: MemberRef) -> TierStatus:
+        """Her tier and her points in the window."""
+        earned = (await self._earned([member])).get(member, {})
+        tier = await self.tier_of(member)
         return TierStatus(tier, sum(earned.values()), self.ladder.above(tier), self.window_days)
 
     async def members_at_least(self, tier_id: str) -> list[tuple[MemberRef, Tier, UserInfo]]:
