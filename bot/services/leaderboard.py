@@ -38,6 +38,16 @@ WINDOW_DAYS = {Period.WEEK: 7, Period.MONTH: 30}
 KEPT_DAYS = max(WINDOW_DAYS.values())
 
 
+def _accumulate(totals: dict[int, list[float]], key: int, points: int, at: float) -> None:
+    """Add to {key: [points, reached at]}, keeping the latest time, for Board.build."""
+    entry = totals.get(key)
+    if entry is None:
+        totals[key] = [points, at]
+    else:
+        entry[0] += points
+        entry[1] = max(entry[1], at)
+
+
 class Board:
     """Keys ordered by points (highest first), ties to whoever reached her total first.
 
@@ -187,13 +197,8 @@ class Leaderboard:
             keys = keys_by_object.get(id(member))
             if keys is None:
                 keys = keys_by_object[id(member)] = (self._key(member), self._key(member.user))
-            for totals_, key in ((group_totals[(member.chat, period)], keys[0]), (community_totals[period], keys[1])):
-                entry = totals_.get(key)
-                if entry is None:
-                    totals_[key] = [points, at]
-                else:
-                    entry[0] += points
-                    entry[1] = max(entry[1], at)
+            _accumulate(group_totals[(member.chat, period)], keys[0], points, at)
+            _accumulate(community_totals[period], keys[1], points, at)
 
         todays: dict[ChatRef, date] = {}
         for row in recent:
@@ -249,10 +254,8 @@ class Leaderboard:
                     continue
                 for key, points in points_by_key.items():
                     reached = week.reached(key)  # her latest rise, which is in the new season
-                    for totals, total_key in ((group_totals[chat], key), (community_totals, self._key(self._user_of(key)))):
-                        entry = totals.setdefault(total_key, [0, reached])
-                        entry[0] += points
-                        entry[1] = max(entry[1], reached)
+                    _accumulate(group_totals[chat], key, points, reached)
+                    _accumulate(community_totals, self._key(self._user_of(key)), points, reached)
         for chat, scope in self._groups.items():
             scope.boards[Period.SEASON] = Board.build(group_totals.get(chat, {}), self._departed)
         absent = {key for key in community_totals if not self._present_chats.get(key)}
