@@ -116,12 +116,13 @@ class TierService:
         return [(member, self.ladder.get(tier), info) for member, tier, info in rows]
 
     async def _earned(self, members: Sequence[MemberRef]) -> dict[MemberRef, dict[date, int]]:
-        since = min(self._window_start(member.chat) for member in members) if members else date.min
+        starts = {member.chat: self._window_start(member.chat) for member in members}  # once per chat, not per row
+        since = min(starts.values(), default=date.min)
         async with self._uow_factory(read_only=True) as uow:
             rows = await uow.standings.daily_since(since, members)
         earned: dict[MemberRef, dict[date, int]] = defaultdict(dict)
         for row in rows:
-            if row.day >= self._window_start(row.member.chat):
+            if row.day >= starts[row.member.chat]:
                 earned[row.member][row.day] = row.earned
         return earned
 
@@ -129,7 +130,9 @@ class TierService:
         """Raise members whose window points reached a higher tier, and congratulate them in the group."""
         if not members:
             return 0
-        earned = await self._earned(members)
+        return await self._promote(members, await self._earned(members))
+
+    async def _promote(self, members: Sequence[MemberRef], earned: dict[MemberRef, dict[date, int]]) -> int:
         async with self._uow_factory(read_only=True) as uow:
             states = await uow.standings.tiers(members)
         candidates = []
@@ -162,13 +165,15 @@ class TierService:
             members = await uow.standings.tiered_or_earning(earliest)
         for start in range(0, len(members), 500):
             batch = members[start : start + 500]
-            report.promoted += await self.promote(batch)
-            await self._warn_or_demote(batch, report)
+            earned = await self._earned(batch)  # one read serves both decisions
+            report.promoted += await self._promote(batch, earned)
+            await self._warn_or_demote(batch, earned, report)
         logger.info("tiers evaluated for %d members: %s", len(members), report)
         return report
 
-    async def _warn_or_demote(self, members: Sequence[MemberRef], report: DailyReport) -> None:
-        earned = await self._earned(members)
+    async def _warn_or_demote(
+        self, members: Sequence[MemberRef], earned: dict[MemberRef, dict[date, int]], report: DailyReport
+    ) -> None:
         notices = []
         async with self._uow_factory() as uow:
             states = await uow.standings.tiers(members)
