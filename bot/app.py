@@ -17,12 +17,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.domain import ChatRef
+from bot.schedule_watch import ScheduleWatcher
 from bot.i18n import I18n
 from bot.middlewares.context import MemberContextMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, InFlight
 from bot.platforms.telegram.responses import pin_response_types
 from bot.platforms.telegram.authors import RecentAuthors
 from bot.platforms.telegram.moderators import Moderators
+from bot.platforms.telegram.refs import PLATFORM
 from bot.services.achievements import Achievements
 from bot.services.activity import ActivityBuffer
 from bot.services.announcements import Announcer, Notifiers
@@ -38,6 +41,7 @@ from bot.services.ports import Clock
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.quiz_points import QuizPoints
+from bot.services.scheduled_posts import ScheduledPosts
 from bot.services.shares import ShareRules, ShareService
 from bot.services.shop import Item, ShopService
 from bot.services.thanks import ThanksRules, ThanksService
@@ -46,6 +50,7 @@ from bot.services.updates import SeenUpdates
 import handlers
 from models.storage import SqlActivityStore, SqlChatPreferencesStore, SqlStorage
 from scheduler import make_scheduler
+from scheduler.content import add_content_jobs
 from scheduler.engagement import add_engagement_jobs
 
 logger = logging.getLogger(__name__)
@@ -80,16 +85,22 @@ class App:
     badges: BadgeService
     achievements: Achievements
     shop: ShopService
+    posts: ScheduledPosts
+    schedule_watcher: ScheduleWatcher
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
     _flusher: asyncio.Task[None] | None = None
     _achiever: asyncio.Task[None] | None = None
-    # Tests turn this off and call settle() where they expect promotions and badges.
+    # Tests turn these off and call settle() where they expect promotions and badges, and
+    # posts.tick() where they expect scheduled posts.
     background_achievements: bool = True
+    background_content: bool = True
 
     async def start(self) -> None:
         """Load what the hot path keeps in memory, then start the flusher and the scheduler."""
+        # First, so that a bad schedule file stops start-up before anything runs.
+        self.posts.replace(self.schedule_watcher.load())
         await self.chats.load(SqlChatPreferencesStore(self.storage))
         await self.seen.load(self.activity_store, self.clock.now())
         self.languages.load(await self.profiles.languages())
@@ -98,6 +109,8 @@ class App:
         self._flusher = asyncio.create_task(self.buffer.run(FLUSH_INTERVAL_SECONDS, self._stop_flusher))
         if self.background_achievements:
             self._achiever = asyncio.create_task(self.achievements.run(self._stop_flusher))
+        if self.background_content:
+            add_content_jobs(self.scheduler, self.posts, self.schedule_watcher, self.settings.schedule.reload_check_seconds)
         self.scheduler.start()
         # What start-up built (leaderboards: hundreds of thousands of objects at 100k members) lives
         # as long as the bot; keep the collector from walking it on every full collection.
@@ -112,6 +125,11 @@ class App:
         """Finish in-flight updates, flush buffers, close the database. Safe to call twice."""
         if not await self.in_flight.wait_idle(DRAIN_TIMEOUT_SECONDS):
             logger.warning("%d updates still running after %ss; stopping anyway", self.in_flight.count, DRAIN_TIMEOUT_SECONDS)
+        # A tick in progress finishes its posts first: shutting the scheduler down cancels running jobs.
+        try:
+            await asyncio.wait_for(self.posts.close(), DRAIN_TIMEOUT_SECONDS)
+        except TimeoutError:
+            logger.warning("scheduled posts still going out after %ss; stopping them", DRAIN_TIMEOUT_SECONDS)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self._stop_flusher.set()
@@ -156,6 +174,18 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     achievements = Achievements(tiers, badges, prepare=buffer.flush)
     storage.points_observers += [leaderboard.on_points, achievements.on_points]
     buffer.on_presence = leaderboard.presence
+    quiz_points = QuizPoints(desk, settings.points.quiz_correct)
+    admin_chat = settings.community.admin_chat_id
+    posts = ScheduledPosts(
+        storage.unit_of_work, clock, notifiers, i18n, chats, languages, leaderboard, quiz_points,
+        not_in=frozenset({ChatRef(PLATFORM, str(admin_chat))}) if admin_chat is not None else frozenset(),
+    )
+
+    async def report_schedule_errors(problems: list[str]) -> None:
+        if admin_chat is not None:
+            await announcer.to_chat(ChatRef(PLATFORM, str(admin_chat)), "schedule.reload_failed", problems="\n".join(problems[:20]))
+
+    watcher = ScheduleWatcher(settings.schedule.file, posts.replace, report_schedule_errors)
     scheduler = make_scheduler(settings.community.timezone)
     add_engagement_jobs(scheduler, tiers, badges, leaderboard, clock, community_zone, settings.community.day_starts_at)
     return App(
@@ -172,7 +202,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         awards=AwardService(storage.unit_of_work, settings.points.featured, settings.points.event, clock),
         thanks=ThanksService(storage.unit_of_work, thanks_rules(settings), chats.member_day, desk),
         shares=ShareService(storage.unit_of_work, share_rules(settings), chats.member_day, desk),
-        quiz_points=QuizPoints(desk, settings.points.quiz_correct),
+        quiz_points=quiz_points,
         privacy=PrivacyService(
             storage.unit_of_work,
             [storage.ids.forget_user, buffer.forget_user, checkins.forget_user, lambda user: languages.set(user, None)],
@@ -192,6 +222,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         badges=badges,
         achievements=achievements,
         shop=ShopService(storage.unit_of_work, clock, shop_items(settings), tiers),
+        posts=posts,
+        schedule_watcher=watcher,
         scheduler=scheduler,
     )
 
@@ -257,6 +289,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         tiers=app.tiers,
         badges=app.badges,
         shop=app.shop,
+        posts=app.posts,
         announcer=app.announcer,
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,

@@ -70,6 +70,18 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("order", type=int, help="order number")
         command.set_defaults(func=_orders_close, close=action)
 
+    schedule = commands.add_parser("schedule", help="scheduled content", parents=[common]).add_subparsers(
+        dest="action", required=True
+    )
+    check_schedule = schedule.add_parser("check", help="validate the schedule file and its banks", parents=[common])
+    check_schedule.add_argument("path", nargs="?", help="file to check (default: [schedule].file of the config)")
+    check_schedule.set_defaults(func=_schedule_check)
+    preview = schedule.add_parser("preview", help="what will be posted where and when", parents=[common])
+    preview.add_argument("--days", type=int, default=7, help="how many days ahead (default 7)")
+    preview.add_argument("--group", help="only this group (chat id)")
+    preview.add_argument("--file", help="schedule file (default: [schedule].file of the config)")
+    preview.set_defaults(func=_schedule_preview)
+
     run = commands.add_parser("run", help="run the bot", parents=[common])
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of long polling")
     run.set_defaults(func=_run)
@@ -85,6 +97,7 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one line per update is too chatty
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)  # a line per job run, every minute
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -174,6 +187,100 @@ def _orders_close(args: argparse.Namespace) -> int:
     return _with_app(args, work)
 
 
+def _load_schedule(path: str) -> Any:
+    """The checked schedule, or None after printing one line per problem."""
+    from bot.schedule_file import ScheduleError, load_schedule
+
+    try:
+        return load_schedule(path)
+    except ScheduleError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
+        return None
+
+
+def _schedule_check(args: argparse.Namespace) -> int:
+    path = args.path or load_settings(args.config).schedule.file
+    schedule = _load_schedule(path)
+    if schedule is None:
+        return 2
+    print(f"OK: {path}: {len(schedule.entries)} entries, {len(schedule.groups)} groups configured")
+    return 0
+
+
+def _schedule_preview(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.domain import ChatRef
+    from bot.schedule_file import PLATFORM
+    from bot.services.chats import ChatDirectory
+    from bot.services.scheduled_posts import plan
+
+    settings = load_settings(args.config)
+    schedule = _load_schedule(args.file or settings.schedule.file)
+    if schedule is None:
+        return 2
+    chats = ChatDirectory(settings.community.timezone, settings.community.language)
+    for group in schedule.groups.values():
+        if group.timezone:
+            chats.set_timezone(group.chat, group.timezone)
+    groups = asyncio.run(_known_groups(settings.database.url))
+    if args.group:
+        groups = [ChatRef(PLATFORM, str(args.group))]
+    elif not groups:
+        print(f"no groups in the database yet: times are in the community's timezone ({settings.community.timezone})")
+    for post in plan(schedule, groups, chats, datetime.now(UTC), limit=None, days=args.days):
+        entry = schedule.entry(post.entry_id)
+        where = f"group {post.chat.external_id}" if post.chat else _targets(entry)
+        print(f"{post.at.astimezone(post.zone):%Y-%m-%d %a %H:%M} {post.zone.key}  {where}  {post.entry_id}  {post.kind}  {_what(entry)}")
+    return 0
+
+
+def _targets(entry: Any) -> str:
+    if entry is None or entry.targets.everyone:
+        return "every group"
+    parts = [f"tagged {', '.join(sorted(entry.targets.tags))}"] if entry.targets.tags else []
+    parts += [f"group {chat.external_id}" for chat in sorted(entry.targets.chats, key=lambda chat: chat.external_id)]
+    return " or ".join(parts)
+
+
+def _what(entry: Any) -> str:
+    if entry is None:
+        return ""
+    if entry.bank is not None:
+        return f"from bank {entry.bank.name} ({len(entry.bank.items)} items, rotating)"
+    text = entry.text or (entry.quiz.question if entry.quiz else entry.poll.question if entry.poll else None)
+    if text:
+        first = next(iter(text.values())).replace("\n", " ")
+        return first[:40] + ("…" if len(first) > 40 else "")
+    return ""
+
+
+async def _known_groups(url: str) -> list[Any]:
+    """The bot's groups, if there is a migrated database; none otherwise (a preview needs no database)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from models import migrate
+    from models.storage import SqlStorage
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).exists()):
+        return []
+    storage = SqlStorage.from_url(url)
+    try:
+        if not await migrate.is_current(storage.engine):
+            return []
+        async with storage.unit_of_work(read_only=True) as uow:
+            return await uow.schedule.groups()
+    except Exception as exc:  # an unreachable server: the preview still shows the times
+        print(f"(could not read groups from the database: {exc.__class__.__name__})", file=sys.stderr)
+        return []
+    finally:
+        await storage.dispose()
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if not settings.telegram.token.get_secret_value():
@@ -186,6 +293,7 @@ def _run(args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, *, webhook: bool) -> int:
     from bot.app import build_app
     from bot.platforms.telegram.runner import StartupError, make_bot, run_polling, run_webhook
+    from bot.schedule_file import ScheduleError
     from models import migrate
     from models.engine import make_engine
 
@@ -203,5 +311,11 @@ async def _serve(settings: Settings, *, webhook: bool) -> int:
         await (run_webhook(app, bot) if webhook else run_polling(app, bot))
     except StartupError as exc:
         print(str(exc), file=sys.stderr)
+        return 2
+    except ScheduleError as exc:
+        print("The schedule file has errors; fix them (cradle schedule check) and start again:", file=sys.stderr)
+        print("\n".join(exc.problems), file=sys.stderr)
+        await bot.session.close()
+        await app.storage.dispose()
         return 2
     return 0

@@ -34,11 +34,29 @@ class WebhookSettings(Section):
     path: str = "/telegram/webhook"
 
 
+class LimitSettings(Section):
+    """Telegram's send limits, paced by the outbound sender (bot/platforms/telegram/sender.py)."""
+
+    per_second: float = Field(default=30, gt=0)
+    per_group_per_minute: float = Field(default=20, gt=0)
+    per_chat_per_second: float = Field(default=1, gt=0)
+    chat_burst: int = Field(default=3, ge=1)
+    retries: int = Field(default=4, ge=0, le=10)
+
+
 class TelegramSettings(Section):
     token: SecretStr = SecretStr("")
     api_base: str = ""
     mode: Literal["polling", "webhook"] = "polling"
     webhook: WebhookSettings = WebhookSettings()
+    limits: LimitSettings = LimitSettings()
+
+
+class ScheduleSettings(Section):
+    # The schedule file (topics, tips, quizzes, polls, draws...), relative to the working directory.
+    file: str = "schedule.toml"
+    # How often the running bot looks for a changed schedule file (it also reloads on SIGHUP).
+    reload_check_seconds: int = Field(default=5, ge=1, le=3600)
 
 
 class DatabaseSettings(Section):
@@ -275,6 +293,7 @@ class Settings(BaseSettings):
     tiers: TiersSettings = TiersSettings()
     badges: BadgesSettings = BadgesSettings()
     shop: ShopSettings = ShopSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @model_validator(mode="after")
     def _shop_tiers_exist(self) -> Settings:
@@ -329,7 +348,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, required: bool 
 
 def _describe(file: Path, text: str, error: Any) -> str:
     loc = tuple(str(part) for part in error["loc"])
-    message = _message(error)
+    message = error_message(error)
     if not loc:
         # Checks across sections name their key themselves: "[shop.items.x].min_tier: ...".
         named = re.match(r"\[([^\]]+)\]\.(\w+): (.*)", message)
@@ -368,7 +387,7 @@ def _find_line(text: str, loc: tuple[str, ...]) -> int | None:
     return None
 
 
-def _message(error: Any) -> str:
+def error_message(error: Any) -> str:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}

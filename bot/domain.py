@@ -90,6 +90,7 @@ class Profile:
     birth_date: date | None = None
     language: str | None = None
     streak_paused: tuple[date, date] | None = None  # first and last day of a streak pause
+    milestones: bool = False  # a group greeting on her baby's 100th day and birthdays
 
 
 @dataclass(frozen=True, slots=True)

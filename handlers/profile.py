@@ -23,7 +23,9 @@ ACTIONS = {
     "delete": "delete", "删除": "delete",
     "pause": "pause", "暂停": "pause",
     "resume": "resume", "恢复": "resume",
+    "milestones": "milestones", "纪念日": "milestones",
 }  # fmt: skip
+SWITCH = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}
 
 
 def describe(profile: Profile | None, today: date, t: Translator) -> str:
@@ -41,6 +43,8 @@ def describe(profile: Profile | None, today: date, t: Translator) -> str:
         lines.append(t("profile.language", language=profile.language))
     if profile.streak_paused and profile.streak_paused[1] >= today:
         lines.append(t("profile.paused", date=profile.streak_paused[1].isoformat()))
+    if profile.milestones:
+        lines.append(t("profile.milestones_on"))
     return "\n".join(lines)
 
 
@@ -68,6 +72,8 @@ def make_router() -> Router:
             profile = await profiles.pause_streak(user, int(value))
         elif action == "resume":
             profile = await profiles.resume_streak(user)
+        elif action == "milestones" and value.lower() in SWITCH:
+            profile = await profiles.set_milestones(user, SWITCH[value.lower()])
         elif action == "lang" and value in SUPPORTED:
             profile = await profiles.set_language(user, value)
         elif action in ("due", "born") and (day := _parse_date(value)) is not None:

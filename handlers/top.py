@@ -8,7 +8,8 @@ from aiogram.types import Message
 
 from bot.domain import MemberRef
 from bot.i18n import Translator
-from bot.services.leaderboard import Leaderboard, Period, Standing, TopList
+from bot.services.leaderboard import Leaderboard, Period
+from bot.services.leaderboard_text import render_top
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 PERIODS = {
@@ -32,24 +33,6 @@ def parse(args: str | None) -> tuple[Period, bool] | None:
     return period, community
 
 
-def render(top: TopList, t: Translator) -> str:
-    scope = "community" if top.community else "group"
-    header = t(f"top.header_{top.period.value}_{scope}")
-    if top.period is Period.SEASON and top.season:
-        header = f"{header} · {top.season}"
-    if not top.entries:
-        return f"{header}\n{t('top.empty')}"
-    lines = [header] + [_line(standing, t) for standing in top.entries]
-    if top.me is not None and all(standing.member != top.me.member for standing in top.entries):
-        lines += ["…", t("top.me", rank=top.me.rank, points=top.me.points)]
-    return "\n".join(lines)
-
-
-def _line(standing: Standing, t: Translator) -> str:
-    medal = {1: "🥇", 2: "🥈", 3: "🥉"}.get(standing.rank, f"{standing.rank}.")
-    return t("top.line", medal=medal, name=standing.name or t("top.someone"), points=standing.points)
-
-
 def make_router() -> Router:
     router = Router(name="top")
 
@@ -62,7 +45,7 @@ def make_router() -> Router:
             await message.reply(t("top.usage"))
             return
         period, community = parsed
-        await message.reply(render(await leaderboard.top(member, period, community=community), t))
+        await message.reply(render_top(await leaderboard.top(member, period, community=community), t))
 
     @router.message(Command("top"), IN_PRIVATE)
     async def cmd_top_private(message: Message, t: Translator) -> None:

@@ -34,6 +34,7 @@ from bot.services.ledger import counts_as_earned
 from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin, PointsMoved
 from models.common import MEMBERSHIPS, as_date, utc
 from models.engagement import SqlBadgeRepository, SqlShopRepository, SqlStandingsRepository
+from models.schedule import SqlScheduleRepository
 from models.engine import make_engine, make_read_engine
 from models.ranges import to_ranges
 from models.tables import (
@@ -144,6 +145,7 @@ class SqlUnitOfWork:
         self.standings = SqlStandingsRepository(self._connection, resolver, self._storage)
         self.badges = SqlBadgeRepository(self._connection, resolver, self._storage)
         self.shop = SqlShopRepository(self._connection, resolver, self._storage)
+        self.schedule = SqlScheduleRepository(self._connection, resolver, self._storage)
         return self
 
     async def commit(self) -> None:
@@ -682,7 +684,7 @@ class SqlProfileRepository:
             else None
         )
         return Profile(
-            row.trying_to_conceive, as_date(row.due_date), as_date(row.birth_date), row.language, paused  # type: ignore[arg-type]
+            row.trying_to_conceive, as_date(row.due_date), as_date(row.birth_date), row.language, paused, row.milestones  # type: ignore[arg-type]
         )
 
     async def save(self, user: UserRef, profile: Profile, at: datetime) -> None:
@@ -694,6 +696,7 @@ class SqlProfileRepository:
             "language": profile.language,
             "streak_paused_from": profile.streak_paused[0] if profile.streak_paused else None,
             "streak_paused_until": profile.streak_paused[1] if profile.streak_paused else None,
+            "milestones": profile.milestones,
             "updated_at": at,
         }
         stmt = self._insert(profile_t).values(user_id=user_id, **values)
@@ -802,6 +805,7 @@ class SqlPrivacyRepository:
                 "due_date": _iso(as_date(profile.due_date)),
                 "birth_date": _iso(as_date(profile.birth_date)),
                 "language": profile.language,
+                "milestones": profile.milestones,
             },
             "account": {
                 "platform": account.platform,

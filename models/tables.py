@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     false,
     text,
@@ -234,7 +235,76 @@ class MemberProfile(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     streak_paused_from: Mapped[date | None] = mapped_column(Date)
     streak_paused_until: Mapped[date | None] = mapped_column(Date)
+    milestones: Mapped[bool] = mapped_column(Boolean, server_default=false())  # greet her baby's 100th day and birthdays
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ScheduleFire(Base):
+    """Each scheduled post (entry, group, scheduled time) is recorded before it is sent: the unique
+    constraint is what keeps a restart or a second instance from posting it twice."""
+
+    __tablename__ = "schedule_fire"
+    __table_args__ = (UniqueConstraint("entry_id", "chat_id", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    scheduled_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    status: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, missed, quiet, manual
+    message_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class SchedulePause(Base):
+    __tablename__ = "schedule_pause"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused_by: Mapped[str] = mapped_column(String(64))
+    paused_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ContentUse(Base):
+    """Bank items a group has seen in the current round (rotation without repeats)."""
+
+    __tablename__ = "content_use"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    bank: Mapped[str] = mapped_column(String(255), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ScheduledPoll(Base):
+    __tablename__ = "scheduled_poll"
+    __table_args__ = (UniqueConstraint("external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    fire_id: Mapped[int | None] = mapped_column(ForeignKey("schedule_fire.id", ondelete="SET NULL"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    entry_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(String(400))
+    options: Mapped[str] = mapped_column(Text)  # JSON list of the option texts as posted
+    correct_option: Mapped[int | None] = mapped_column(Integer)
+    closes_at: Mapped[datetime] = mapped_column(Timestamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+# Open polls are looked up by closing time on every tick.
+Index("ix_scheduled_poll_open", ScheduledPoll.closes_at, postgresql_where=ScheduledPoll.closed_at.is_(None))
+
+
+class PollVote(Base):
+    __tablename__ = "poll_vote"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("scheduled_poll.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    options: Mapped[str] = mapped_column(String(64))  # "0" or "0,2"
+    answered_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class DailyActivity(Base):

@@ -28,6 +28,14 @@ class ChatDirectory:
         if preferences.language:
             self._languages[chat] = preferences.language
 
+    @property
+    def default_timezone(self) -> ZoneInfo:
+        return self._default_timezone
+
+    def set_timezone(self, chat: ChatRef, name: str) -> None:
+        """A group's own timezone from the schedule file (it decides its check-in day too)."""
+        self._timezones[chat] = ZoneInfo(name)
+
     def timezone(self, chat: ChatRef) -> ZoneInfo:
         return self._timezones.get(chat, self._default_timezone)
 

@@ -378,6 +378,10 @@ class Leaderboard:
             self.season.name if self.season else None,
         )
 
+    async def chat_top(self, chat: ChatRef, period: Period) -> TopList:
+        """A group's leaders for a scheduled post (nobody asked, so no caller's own place)."""
+        return await self.top(MemberRef(chat, UserRef(chat.platform, "")), period)
+
     def _user_of(self, key: int) -> UserRef:
         ref = self._refs[key]
         return ref.user if isinstance(ref, MemberRef) else ref

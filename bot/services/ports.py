@@ -260,6 +260,110 @@ class ShopRepository(Protocol):
         ...
 
 
+FireKey = tuple[str, ChatRef, datetime]  # (entry id, chat, scheduled time): a scheduled post happens once
+
+
+@dataclass(frozen=True, slots=True)
+class FireClaim:
+    entry_id: str
+    chat: ChatRef
+    scheduled_at: datetime
+    status: str  # claimed (about to post), missed (past the grace period), quiet (skipped in quiet hours)
+
+
+class FireClaimLike(Protocol):
+    """Anything naming a fire and the status to record it with (a FireClaim, a scheduled Post)."""
+
+    @property
+    def entry_id(self) -> str: ...
+
+    @property
+    def chat(self) -> ChatRef: ...
+
+    @property
+    def scheduled_at(self) -> datetime: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    id: int
+    chat: ChatRef
+    entry_id: str
+    external_id: str  # the platform's poll id
+    message_id: str
+    kind: str  # quiz or poll
+    question: str
+    options: tuple[str, ...]
+    correct: int | None  # 0-based, quizzes only
+    closes_at: datetime
+    closed_at: datetime | None = None
+
+
+class ScheduleRepository(Protocol):
+    async def groups(self) -> list[ChatRef]:
+        """Group chats the bot is (as far as we know) still in."""
+        ...
+
+    async def set_active(self, chat: ChatRef, active: bool) -> None:
+        """Whether the bot is in the group (scheduled posts go only to active groups)."""
+        ...
+
+    async def fired_since(self, since: datetime) -> set[FireKey]: ...
+
+    async def claim(self, claims: Sequence[FireClaimLike], at: datetime) -> dict[FireKey, int]:
+        """Record the fires not recorded yet (database-enforced); returns {key: fire id} for those recorded now."""
+        ...
+
+    async def finish(self, outcomes: Sequence[tuple[int, str, str | None]], at: datetime) -> None:
+        """(fire id, status, message id) for posts that went out (sent) or could not (failed)."""
+        ...
+
+    async def last_fires(self, limit: int) -> list[tuple[str, ChatRef, datetime, str]]:
+        """The latest (entry, chat, scheduled time, status), newest first."""
+        ...
+
+    async def paused(self) -> set[str]: ...
+
+    async def set_paused(self, entry_id: str, paused: bool, by: str, at: datetime) -> bool:
+        """False if it already was (or was not)."""
+        ...
+
+    async def used_items(self, chats: Sequence[ChatRef], bank: str) -> dict[ChatRef, set[str]]:
+        """Bank items each chat has had in the current round."""
+        ...
+
+    async def use_items(self, bank: str, uses: Sequence[tuple[ChatRef, str, bool]], at: datetime) -> None:
+        """(chat, item, new round): mark items used; a new round first forgets the chat's earlier rounds."""
+        ...
+
+    async def add_poll(self, fire_id: int | None, poll: PollRecord, at: datetime) -> int: ...
+
+    async def poll(self, external_id: str) -> PollRecord | None: ...
+
+    async def add_vote(self, poll_id: int, user: UserRef, options: Sequence[int], at: datetime) -> bool:
+        """Store a member's vote; False if she had voted in this poll before (the first one counts)."""
+        ...
+
+    async def votes(self, poll_id: int) -> list[tuple[int, ...]]: ...
+
+    async def due_polls(self, now: datetime) -> list[PollRecord]: ...
+
+    async def close_poll(self, poll_id: int, at: datetime) -> bool:
+        """Mark it closed; False if another instance did already."""
+        ...
+
+    async def checkin_counts(self, chat: ChatRef, first_day: date, last_day: date) -> dict[MemberRef, int]:
+        """Check-ins per present member of ``chat`` over those days."""
+        ...
+
+    async def profiles(self, chat: ChatRef) -> list[tuple[MemberRef, Profile, UserInfo]]:
+        """Present members of ``chat`` who have a profile."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without ``commit`` rolls back."""
 
@@ -272,6 +376,7 @@ class UnitOfWork(Protocol):
     standings: StandingsRepository
     badges: BadgeRepository
     shop: ShopRepository
+    schedule: ScheduleRepository
 
     async def commit(self) -> None: ...
 
@@ -312,8 +417,33 @@ class ChatPreferencesStore(Protocol):
     async def load_all(self) -> dict[ChatRef, ChatPreferences]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PollRequest:
+    question: str
+    options: tuple[str, ...]
+    correct: int | None = None  # a quiz's right option (0-based); None for a poll
+    explanation: str = ""
+    open_seconds: int | None = None  # the platform closes it itself after this long
+
+
+@dataclass(frozen=True, slots=True)
+class SentPoll:
+    message_id: str
+    poll_id: str
+
+
 class Notifier(Protocol):
-    """Sends text on behalf of services (scheduler, achievements); each platform implements it."""
+    """Sends on behalf of services (scheduler, achievements); each platform implements it."""
+
+    async def post(self, chat: ChatRef, text: str, *, reply_to: str | None = None) -> str | None:
+        """Post in a group; the message id, or None if the platform refused."""
+        ...
+
+    async def post_poll(self, chat: ChatRef, poll: PollRequest) -> SentPoll | None: ...
+
+    async def stop_poll(self, chat: ChatRef, message_id: str) -> bool:
+        """Close a poll; False if it could not (already closed, deleted)."""
+        ...
 
     async def to_chat(self, chat: ChatRef, text: str) -> bool:
         """Post in a group; False if the platform refused."""

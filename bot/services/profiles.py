@@ -105,6 +105,10 @@ class ProfileService:
     async def set_trying(self, user: UserRef) -> Profile:
         return await self._change(user, lambda p: replace(p, trying_to_conceive=True, due_date=None, birth_date=None))
 
+    async def set_milestones(self, user: UserRef, on: bool) -> Profile:
+        """Opt in to (or out of) a group greeting on her baby's 100th day and birthdays, and private stage tips."""
+        return await self._change(user, lambda p: replace(p, milestones=on))
+
     async def set_language(self, user: UserRef, language: str) -> Profile:
         profile = await self._change(user, lambda p: replace(p, language=language))
         for notify in self._on_language:

@@ -28,6 +28,7 @@ class BotHarness:
         self.bot = Bot(self.fake.token, session=FakeSession(self.fake))
         self.app.notifiers.register(PLATFORM, TelegramNotifier(self.bot))
         self.app.background_achievements = False  # deterministic: tests call settle()
+        self.app.background_content = False  # and posts.tick() at the times they set
 
     async def __aenter__(self) -> BotHarness:
         await self.app.start()

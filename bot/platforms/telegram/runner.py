@@ -15,7 +15,9 @@ from aiogram.types import Update
 from aiohttp import web
 
 from bot.app import App, build_dispatcher
+from bot.domain import ChatRef
 from bot.platforms.telegram.notifier import TelegramNotifier
+from bot.platforms.telegram.sender import Limits, Sender
 from bot.platforms.telegram.refs import PLATFORM
 from bot.platforms.telegram.commands import set_command_menus
 
@@ -52,7 +54,12 @@ async def prepare(bot: Bot, app: App) -> None:
             "of your config (or CRADLE_TELEGRAM__TOKEN)."
         ) from None
     logger.info("connected as @%s (id %s)", me.username, me.id)
+    install_sender(bot, app)
     app.notifiers.register(PLATFORM, TelegramNotifier(bot))
+    # SIGHUP reloads the schedule file (it is also reloaded when it changes).
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGHUP, lambda: asyncio.ensure_future(app.schedule_watcher.reload())
+    )
     await set_command_menus(bot, app.i18n, app.settings.community.language)
     if not me.can_read_all_group_messages:
         logger.warning("privacy mode is on: the bot sees only commands and replies in groups")
@@ -63,6 +70,21 @@ async def prepare(bot: Bot, app: App) -> None:
                 await bot.send_message(admin_chat, t("admin.privacy_mode_on"))
             except TelegramAPIError as exc:
                 logger.warning("could not warn the admin chat %s: %s", admin_chat, exc)
+
+
+def install_sender(bot: Bot, app: App) -> Sender:
+    """Every send goes through one paced sender; a group that removed the bot stops getting posts."""
+    limits = app.settings.telegram.limits
+
+    async def chat_gone(chat_id: int) -> None:
+        await app.posts.chat_gone(ChatRef(PLATFORM, str(chat_id)))
+
+    sender = Sender(
+        Limits(limits.per_second, limits.per_group_per_minute, limits.per_chat_per_second, limits.chat_burst, limits.retries),
+        on_chat_gone=chat_gone,
+    )
+    bot.session.middleware(sender)
+    return sender
 
 
 async def run_polling(app: App, bot: Bot) -> None:
