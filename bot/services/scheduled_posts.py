@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain import ChatRef, MemberRef, UserRef
+from bot.domain import ChatRef, MemberRef, Profile, UserInfo, UserRef
 from bot.i18n import I18n, Translator, pick
 from bot.services import draws
 from bot.services.announcements import Notifiers, display_name
@@ -498,19 +498,18 @@ class ScheduledPosts:
             return ""  # nothing to celebrate today: done, nothing posted
         return await notifier.post(post.chat, "\n".join([t("schedule.milestones_header"), *lines]))
 
-    async def _stage_tips(self, post: Post, profiles: Iterable[tuple[MemberRef, object, object]], today: date) -> None:
+    async def _stage_tips(self, post: Post, profiles: Sequence[tuple[MemberRef, Profile, UserInfo]], today: date) -> None:
+        """Each opted-in member's tip for her stage, in private and in her language."""
         bank = self._schedule.tips
         notifier = self._notifiers.get(post.chat.platform)
         if bank is None or notifier is None:
             return
         for member, profile, info in profiles:
-            if not profile.milestones:  # type: ignore[attr-defined]
-                continue
-            member_stage = stage(profile, today)  # type: ignore[arg-type]
+            member_stage = stage(profile, today) if profile.milestones else None
             tip = stage_tip(bank, member_stage, today) if member_stage else None
             if tip is None:
                 continue
-            language = self._languages.get(member.user) or profile.language or getattr(info, "language", None)  # type: ignore[attr-defined]
+            language = self._languages.get(member.user) or profile.language or info.language
             t = self._i18n.translator(language, self._chats.language(post.chat))
             await notifier.to_user(member.user, t("schedule.stage_tip", text=pick(tip.text, t.language, "")))
 
@@ -548,7 +547,7 @@ def plan(
     groups: Sequence[ChatRef],
     chats: ChatDirectory,
     now: datetime,
-    paused: set[str] = frozenset(),  # type: ignore[assignment]
+    paused: Collection[str] = (),
     *,
     limit: int | None = 10,
     days: int | None = None,
