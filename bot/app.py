@@ -10,6 +10,7 @@ import gc
 import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiogram import Dispatcher
@@ -19,7 +20,8 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain import ChatRef
 from bot.schedule_watch import ScheduleWatcher
-from bot.i18n import I18n
+from bot.faq.matcher import knowledge_and_matcher
+from bot.i18n import I18n, Translator, pick
 from bot.middlewares.context import MemberContextMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, InFlight
 from bot.platforms.telegram.responses import pin_response_types
@@ -40,6 +42,7 @@ from bot.services.points_desk import PointsDesk
 from bot.services.ports import Clock
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
+from bot.services.faq import FaqService
 from bot.services.quiz_points import QuizPoints
 from bot.services.scheduled_posts import ScheduledPosts
 from bot.services.shares import ShareRules, ShareService
@@ -52,6 +55,7 @@ from models.storage import SqlActivityStore, SqlChatPreferencesStore, SqlStorage
 from scheduler import make_scheduler
 from scheduler.content import add_content_jobs
 from scheduler.engagement import add_engagement_jobs
+from scheduler.faq import add_faq_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +91,7 @@ class App:
     shop: ShopService
     posts: ScheduledPosts
     schedule_watcher: ScheduleWatcher
+    faq: FaqService
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -117,8 +122,9 @@ class App:
         gc.freeze()
 
     async def settle(self) -> None:
-        """Land buffered activity and finish pending promotions and badges (tests, benchmarks)."""
+        """Land buffered activity and FAQ gaps, and finish pending promotions and badges (tests, benchmarks)."""
         await self.buffer.flush()
+        await self.faq.flush_gaps()
         await self.achievements.settle()
 
     async def stop(self) -> None:
@@ -138,6 +144,7 @@ class App:
                 await task
         self._flusher = self._achiever = None
         await self.buffer.flush()
+        await self.faq.flush_gaps()
         await self.storage.dispose()
 
 
@@ -186,7 +193,19 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
             await announcer.to_chat(ChatRef(PLATFORM, str(admin_chat)), "schedule.reload_failed", problems="\n".join(problems[:20]))
 
     watcher = ScheduleWatcher(settings.schedule.file, posts.replace, report_schedule_errors)
+    topics, matcher = knowledge_and_matcher(settings.faq.extra or None)
+    faq = FaqService(
+        topics,
+        matcher,
+        storage.unit_of_work,
+        clock,
+        live_answers(settings),
+        emergency_number=settings.faq.emergency_number,
+        cooldown=timedelta(minutes=settings.faq.cooldown_minutes),
+        keep_unanswered=timedelta(days=settings.faq.unanswered_days),
+    )
     scheduler = make_scheduler(settings.community.timezone)
+    add_faq_jobs(scheduler, faq)
     add_engagement_jobs(scheduler, tiers, badges, leaderboard, clock, community_zone, settings.community.day_starts_at)
     return App(
         settings=settings,
@@ -224,6 +243,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         shop=ShopService(storage.unit_of_work, clock, shop_items(settings), tiers),
         posts=posts,
         schedule_watcher=watcher,
+        faq=faq,
         scheduler=scheduler,
     )
 
@@ -255,6 +275,26 @@ def shop_items(settings: Settings) -> list[Item]:
         Item(item_id, _names(item.name), item.cost, item.stock, item.per_member, item.min_tier, item.kind)
         for item_id, item in settings.shop.items.items()
     ]
+
+
+def live_answers(settings: Settings) -> dict[str, Callable[[Translator], str]]:
+    """The community topics, answered from the configuration the bot runs with."""
+    points, tiers = settings.points, settings.tiers
+
+    def points_answer(t: Translator) -> str:
+        bonus = ", ".join(t("faq.points_bonus", days=days, points=extra) for days, extra in sorted(points.streak_bonus.items()))
+        ladder = " → ".join(f"{pick(_names(tier.name), t.language, tier.id)} {tier.threshold}" for tier in tiers.ladder)
+        return t(
+            "faq.points_answer",
+            checkin=points.checkin, bonus=bonus or "-", share=points.shares.points, share_cap=points.shares.daily_cap,
+            thanks=points.thanks.points, quiz=points.quiz_correct, featured=points.featured, event=points.event,
+            days=tiers.window_days, tiers=ladder,
+        )  # fmt: skip
+
+    def rules_answer(t: Translator) -> str:
+        return t("faq.rules_answer", rules=pick(_names(settings.community.rules), t.language, ""))
+
+    return {"community.points": points_answer, "community.rules": rules_answer}
 
 
 def thanks_rules(settings: Settings) -> ThanksRules:
@@ -290,6 +330,8 @@ def build_dispatcher(app: App) -> Dispatcher:
         badges=app.badges,
         shop=app.shop,
         posts=app.posts,
+        faq=app.faq,
+        faq_passive=app.settings.faq.passive,
         announcer=app.announcer,
         moderators=Moderators(frozenset(app.settings.community.operators)),
         community_name=app.settings.community.name,

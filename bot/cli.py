@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
+from bot.faq.knowledge import KnowledgeError
 
 logger = logging.getLogger("cradle")
 
@@ -25,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    except KnowledgeError as exc:  # the FAQ (with an operator's own file) is checked when the app is built
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -81,6 +85,17 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--group", help="only this group (chat id)")
     preview.add_argument("--file", help="schedule file (default: [schedule].file of the config)")
     preview.set_defaults(func=_schedule_preview)
+
+    faq = commands.add_parser("faq", help="the parenting FAQ", parents=[common]).add_subparsers(dest="action", required=True)
+    match = faq.add_parser("match", help="match questions from stdin, one per line", parents=[common])
+    match.add_argument("--jsonl", action="store_true", required=True, help="one JSON object per line on stdout")
+    match.set_defaults(func=_faq_match)
+    faq_check = faq.add_parser("check", help="check the knowledge base and an operator's own entries", parents=[common])
+    faq_check.add_argument("path", nargs="?", help="your entries file (default: [faq].extra of the config)")
+    faq_check.set_defaults(func=_faq_check)
+    gaps = faq.add_parser("gaps", help="recent questions without a confident answer", parents=[common])
+    gaps.add_argument("--limit", type=int, default=50)
+    gaps.set_defaults(func=_faq_gaps)
 
     run = commands.add_parser("run", help="run the bot", parents=[common])
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of long polling")
@@ -279,6 +294,45 @@ async def _known_groups(url: str) -> list[Any]:
         return []
     finally:
         await storage.dispose()
+
+
+def _faq_match(args: argparse.Namespace) -> int:
+    """The contract other tools rely on: {"topic", "score", "answered", "urgent"} per input line."""
+    import json
+
+    from bot.faq import knowledge
+    from bot.faq.matcher import Matcher, looks_like_question
+    from bot.faq.urgent import detect
+
+    settings = load_settings(args.config)
+    matcher = Matcher(knowledge.load(settings.faq.extra or None))
+    for line in sys.stdin:
+        question = line.rstrip("\r\n")
+        found = matcher.match(question)
+        urgent = detect(question) is not None
+        answered = settings.faq.passive and not urgent and found.confident and looks_like_question(question)
+        record = {"topic": found.topic, "score": found.score, "answered": bool(answered), "urgent": urgent}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _faq_check(args: argparse.Namespace) -> int:
+    from bot.faq import knowledge
+
+    extra = args.path or load_settings(args.config).faq.extra or None
+    topics = knowledge.load(extra)
+    print(f"OK: {len(topics)} topics" + (f", including your entries from {extra}" if extra else ""))
+    return 0
+
+
+def _faq_gaps(args: argparse.Namespace) -> int:
+    async def work(app: Any) -> int:
+        for at, text, topic, score in await app.faq.unanswered(args.limit):
+            print(f"{at:%Y-%m-%d %H:%M}\t{score:.2f}\t{topic or '-'}\t{text}")
+        return 0
+
+    return _with_app(args, work)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -26,6 +26,15 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Localised(Section):
+    """A text in both languages the bot speaks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    zh_CN: str = Field(alias="zh-CN", min_length=1)
+    en: str = Field(min_length=1)
+
+
 class WebhookSettings(Section):
     url: str = ""
     secret: SecretStr = SecretStr("")
@@ -52,6 +61,19 @@ class TelegramSettings(Section):
     limits: LimitSettings = LimitSettings()
 
 
+class FaqSettings(Section):
+    # An operator's own entries (new topics, or fields replacing the built-in ones); "" for none.
+    extra: str = ""
+    # Answer questions in groups without /ask, when the bot is confident.
+    passive: bool = True
+    # The same topic is not answered again in a group within this many minutes (a link instead).
+    cooldown_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    # The number the emergency reply tells members to call.
+    emergency_number: str = "120"
+    # Questions without a confident answer are kept (for content gaps) this many days.
+    unanswered_days: int = Field(default=30, ge=1, le=365)
+
+
 class ScheduleSettings(Section):
     # The schedule file (topics, tips, quizzes, polls, draws...), relative to the working directory.
     file: str = "schedule.toml"
@@ -72,6 +94,11 @@ class CommunitySettings(Section):
     admin_chat_id: int | None = None
     # When the community's day begins: parents feeding at 02:00 are still in yesterday.
     day_starts_at: time = time(4, 0)
+    # The group rules (社群公约), shown when members ask about them.
+    rules: Localised = Localised(
+        zh_CN="1. 友善交流，尊重每一位妈妈的选择。\n2. 不发广告、代购、二维码和拉人链接。\n3. 医疗问题仅供交流，身体不适请及时就医。\n4. 保护隐私，不转发群内照片和聊天记录。",
+        en="1. Be kind and respect every parent's choices.\n2. No ads, reselling, QR codes or invitation links.\n3. Medical talk is for sharing only; see a doctor when unwell.\n4. Protect privacy: do not forward photos or chats from the group.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -139,15 +166,6 @@ def _checked_ids(kind: str, table: dict[str, Any]) -> dict[str, Any]:
         if not re.fullmatch(r"[a-z0-9_]{1,32}", key):
             raise ValueError(f"{kind} id {key!r} must be 1-32 lowercase letters, digits or _")
     return table
-
-
-class Localised(Section):
-    """A text in both languages the bot speaks."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    zh_CN: str = Field(alias="zh-CN", min_length=1)
-    en: str = Field(min_length=1)
 
 
 class TierLevel(Section):
@@ -294,6 +312,7 @@ class Settings(BaseSettings):
     badges: BadgesSettings = BadgesSettings()
     shop: ShopSettings = ShopSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    faq: FaqSettings = FaqSettings()
 
     @model_validator(mode="after")
     def _shop_tiers_exist(self) -> Settings:

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
-from handlers import awards, badges, checkin, errors, orders, points, privacy, profile, schedule, shares, shop, start, thanks, top
+from handlers import awards, badges, checkin, errors, faq, orders, points, privacy, profile, schedule, shares, shop, start, thanks, top
 from handlers.filters import LooksLikeCommand
 
 
 def install(dispatcher: Dispatcher) -> None:
     errors.register(dispatcher)
-    dispatcher.include_routers(make_command_router(), schedule.make_router(), thanks.make_router(), shares.make_router())
+    dispatcher.include_routers(
+        make_command_router(),
+        schedule.make_router(),
+        faq.make_urgent_router(),
+        thanks.make_router(),
+        shares.make_router(),
+        faq.make_passive_router(),
+    )
 
 
 def make_command_router() -> Router:
@@ -32,5 +39,6 @@ def make_command_router() -> Router:
         shop.make_router(),
         badges.make_router(),
         orders.make_router(),
+        faq.make_router(),
     )
     return commands

@@ -34,6 +34,7 @@ from bot.services.ledger import counts_as_earned
 from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin, PointsMoved
 from models.common import MEMBERSHIPS, as_date, utc
 from models.engagement import SqlBadgeRepository, SqlShopRepository, SqlStandingsRepository
+from models.faq import SqlFaqRepository
 from models.schedule import SqlScheduleRepository
 from models.engine import make_engine, make_read_engine
 from models.ranges import to_ranges
@@ -146,6 +147,7 @@ class SqlUnitOfWork:
         self.badges = SqlBadgeRepository(self._connection, resolver, self._storage)
         self.shop = SqlShopRepository(self._connection, resolver, self._storage)
         self.schedule = SqlScheduleRepository(self._connection, resolver, self._storage)
+        self.faq = SqlFaqRepository(self._connection, resolver)
         return self
 
     async def commit(self) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -305,6 +306,20 @@ class PollVote(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
     options: Mapped[str] = mapped_column(String(64))  # "0" or "0,2"
     answered_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class FaqQuestion(Base):
+    """A question the FAQ had no confident answer for: content gaps for operators, kept 30 days."""
+
+    __tablename__ = "faq_question"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(400))
+    best_topic: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class DailyActivity(Base):

@@ -17,6 +17,7 @@ from models import migrate
 PG_ENV = "CRADLE_TEST_DATABASE_URL"
 PG_SKIP = f"{PG_ENV} is not set: PostgreSQL tests skipped (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
 TABLES = (
+    "faq_question",
     "poll_vote",
     "scheduled_poll",
     "schedule_fire",

@@ -364,6 +364,28 @@ class ScheduleRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A question the FAQ had no confident answer for."""
+
+    chat: ChatRef | None
+    language: str
+    text: str
+    best_topic: str | None
+    score: float
+    at: datetime
+
+
+class FaqRepository(Protocol):
+    async def add_unanswered(self, gaps: Sequence[Gap], *, forget_before: datetime) -> None:
+        """Keep questions without a confident answer; ones older than ``forget_before`` are deleted."""
+        ...
+
+    async def unanswered(self, since: datetime, limit: int) -> list[tuple[datetime, str, str | None, float]]:
+        """(when, text, best topic, score), newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without ``commit`` rolls back."""
 
@@ -377,6 +399,7 @@ class UnitOfWork(Protocol):
     badges: BadgeRepository
     shop: ShopRepository
     schedule: ScheduleRepository
+    faq: FaqRepository
 
     async def commit(self) -> None: ...
 
