@@ -72,7 +72,9 @@ async def _answer(message: Message, question: str, faq: FaqService, profiles: Pr
     if message.from_user is not None:
         profile = await profiles.get(refs.user_ref(message.from_user))
         member_stage = stage(profile, profiles.today()) if profile else None
-    reply = await faq.ask(question, t, stage=member_stage, chat=refs.chat_ref(message.chat))
+    # A private chat is not recorded with the question: only groups are chats we keep.
+    group = refs.chat_ref(message.chat) if message.chat.type != "private" else None
+    reply = await faq.ask(question, t, stage=member_stage, chat=group)
     sent = await message.reply(reply.text, reply_markup=did_you_mean(reply))
     if reply.outcome is Outcome.URGENT:
         await alert_moderators(message, announcer, admin_chat_id)

@@ -71,6 +71,12 @@ async def test_a_question_in_private_is_answered_in_her_language(faq_bot):
     bot = await faq_bot()
     await bot.say(BOB, BOB, "when can my baby start solids")
     assert texts(bot, BOB)[-1].startswith("📖 When to start solid foods")
+    await bot.say(BOB, BOB, "is it normal that my baby shakes his head a lot?")  # not confident: kept as a gap
+    await bot.settle()
+    [(_, text, _, _)] = await bot.app.faq.unanswered()
+    assert text.startswith("is it normal")
+    async with bot.app.storage.unit_of_work(read_only=True) as uow:
+        assert await uow.schedule.groups() == []  # the private chat was not recorded as a group
 
 
 async def test_groups_hear_answers_to_clear_questions_only_and_not_twice_in_ten_minutes(faq_bot, clock):
