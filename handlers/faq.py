@@ -95,6 +95,10 @@ def make_router() -> Router:
             return
         await _answer(message, command.args, faq, profiles, t, announcer, admin_chat_id)
 
+    @router.message(Command("rules"))
+    async def cmd_rules(message: Message, faq: FaqService, t: Translator) -> None:
+        await message.reply(faq.answer_text("community.rules", t))
+
     @router.callback_query(FaqCD.filter())
     async def on_did_you_mean_click(query: CallbackQuery, callback_data: FaqCD, faq: FaqService, t: Translator) -> None:
         await query.answer()

@@ -136,3 +136,11 @@ async def test_points_and_rules_are_answered_from_the_live_configuration(faq_bot
     assert "连续 3 天 +2" in answer
     await bot.say(GROUP, BOB, "/ask what are the group rules")
     assert "No ads, reselling" in texts(bot, GROUP)[-1]
+
+
+async def test_rules_shows_the_configured_rules_in_her_language(faq_bot):
+    bot = await faq_bot()
+    await bot.say(GROUP, ALICE, "/rules")
+    assert texts(bot, GROUP)[-1].startswith("📖 群规\n\n1. 友善交流")
+    await bot.say(GROUP, BOB, "/rules")
+    assert "2. No ads, reselling, QR codes or invitation links." in texts(bot, GROUP)[-1]
