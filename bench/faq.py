@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def evaluate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     from bot.faq import knowledge
-    from bot.faq.matcher import Matcher, looks_like_question
+    from bot.faq.matcher import Matcher, answered_unasked
     from bot.faq.urgent import detect
 
     matcher = Matcher(knowledge.load())
@@ -43,7 +43,7 @@ def evaluate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         text, kind = row["text"], row["kind"]
         found = matcher.match(text)
         urgent = detect(text) is not None
-        answered = not urgent and found.confident and looks_like_question(text)
+        answered = not urgent and answered_unasked(text, found)
         counts[kind] += 1
         if kind == "in_scope":
             correct = found.topic == row["topic"]

@@ -184,7 +184,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     quiz_points = QuizPoints(desk, settings.points.quiz_correct)
     admin_chat = settings.community.admin_chat_id
     posts = ScheduledPosts(
-        storage.unit_of_work, clock, notifiers, i18n, chats, languages, leaderboard, quiz_points,
+        storage.unit_of_work, clock, notifiers, announcer, chats, leaderboard, quiz_points,
         not_in=frozenset({ChatRef(PLATFORM, str(admin_chat))}) if admin_chat is not None else frozenset(),
     )
 
@@ -248,17 +248,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     )
 
 
-def _names(text: object) -> dict[str, str]:
-    return {"zh-CN": text.zh_CN, "en": text.en}  # type: ignore[attr-defined]
-
-
 def ladder(settings: Settings) -> Ladder:
     return Ladder(
         [
             Tier(
                 tier.id,
                 tier.threshold,
-                _names(tier.name),
+                tier.name.by_language(),
                 {"zh-CN": [perk.zh_CN for perk in tier.perks], "en": [perk.en for perk in tier.perks]},
             )
             for tier in settings.tiers.ladder
@@ -267,12 +263,12 @@ def ladder(settings: Settings) -> Ladder:
 
 
 def badge_rules(settings: Settings) -> list[BadgeRule]:
-    return [BadgeRule(badge_id, badge.rule, badge.count, _names(badge.name)) for badge_id, badge in settings.badges.rules.items()]
+    return [BadgeRule(badge_id, badge.rule, badge.count, badge.name.by_language()) for badge_id, badge in settings.badges.rules.items()]
 
 
 def shop_items(settings: Settings) -> list[Item]:
     return [
-        Item(item_id, _names(item.name), item.cost, item.stock, item.per_member, item.min_tier, item.kind)
+        Item(item_id, item.name.by_language(), item.cost, item.stock, item.per_member, item.min_tier, item.kind)
         for item_id, item in settings.shop.items.items()
     ]
 
@@ -283,7 +279,7 @@ def live_answers(settings: Settings) -> dict[str, Callable[[Translator], str]]:
 
     def points_answer(t: Translator) -> str:
         bonus = ", ".join(t("faq.points_bonus", days=days, points=extra) for days, extra in sorted(points.streak_bonus.items()))
-        ladder = " → ".join(f"{pick(_names(tier.name), t.language, tier.id)} {tier.threshold}" for tier in tiers.ladder)
+        ladder = " → ".join(f"{pick(tier.name.by_language(), t.language, tier.id)} {tier.threshold}" for tier in tiers.ladder)
         return t(
             "faq.points_answer",
             checkin=points.checkin, bonus=bonus or "-", share=points.shares.points, share_cap=points.shares.daily_cap,
@@ -292,7 +288,7 @@ def live_answers(settings: Settings) -> dict[str, Callable[[Translator], str]]:
         )  # fmt: skip
 
     def rules_answer(t: Translator) -> str:
-        return t("faq.rules_answer", rules=pick(_names(settings.community.rules), t.language, ""))
+        return t("faq.rules_answer", rules=pick(settings.community.rules.by_language(), t.language, ""))
 
     return {"community.points": points_answer, "community.rules": rules_answer}
 

@@ -236,9 +236,7 @@ def _schedule_preview(args: argparse.Namespace) -> int:
     if schedule is None:
         return 2
     chats = ChatDirectory(settings.community.timezone, settings.community.language)
-    for group in schedule.groups.values():
-        if group.timezone:
-            chats.set_timezone(group.chat, group.timezone)
+    schedule.apply_timezones(chats)
     groups = asyncio.run(_known_groups(settings.database.url))
     if args.group:
         groups = [ChatRef(PLATFORM, str(args.group))]
@@ -300,17 +298,16 @@ def _faq_match(args: argparse.Namespace) -> int:
     """The contract other tools rely on: {"topic", "score", "answered", "urgent"} per input line."""
     import json
 
-    from bot.faq import knowledge
-    from bot.faq.matcher import Matcher, looks_like_question
+    from bot.faq.matcher import answered_unasked, knowledge_and_matcher
     from bot.faq.urgent import detect
 
     settings = load_settings(args.config)
-    matcher = Matcher(knowledge.load(settings.faq.extra or None))
+    _, matcher = knowledge_and_matcher(settings.faq.extra or None)
     for line in sys.stdin:
         question = line.rstrip("\r\n")
         found = matcher.match(question)
         urgent = detect(question) is not None
-        answered = settings.faq.passive and not urgent and found.confident and looks_like_question(question)
+        answered = settings.faq.passive and not urgent and answered_unasked(question, found)
         record = {"topic": found.topic, "score": found.score, "answered": bool(answered), "urgent": urgent}
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()

@@ -34,6 +34,10 @@ class Localised(Section):
     zh_CN: str = Field(alias="zh-CN", min_length=1)
     en: str = Field(min_length=1)
 
+    def by_language(self) -> dict[str, str]:
+        """{"zh-CN": ..., "en": ...}, the shape services take names and texts in."""
+        return {"zh-CN": self.zh_CN, "en": self.en}
+
 
 class WebhookSettings(Section):
     url: str = ""

@@ -134,10 +134,6 @@ class TextModel(_Model):
     en: str = Field(min_length=1, max_length=TEXT_MAX)
 
 
-def _texts(value: Localised) -> dict[str, str]:
-    return {"zh-CN": value.zh_CN, "en": value.en}
-
-
 def _options(value: PerLanguageOptions) -> dict[str, tuple[str, ...]]:
     return {"zh-CN": tuple(value.zh_CN), "en": tuple(value.en)}
 
@@ -145,7 +141,7 @@ def _options(value: PerLanguageOptions) -> dict[str, tuple[str, ...]]:
 def poll_problems(question: Localised, options: PerLanguageOptions, answer: int | None, explanation: Localised | None, *, quiz: bool) -> list[tuple[str, str]]:
     """(field, problem) for everything Telegram would refuse in this poll or quiz."""
     problems = []
-    for language, text in _texts(question).items():
+    for language, text in question.by_language().items():
         if len(text) > QUESTION_MAX:
             problems.append(("question", f"{language} is {len(text)} characters; Telegram allows {QUESTION_MAX}"))
     counts = {language: len(texts) for language, texts in _options(options).items()}
@@ -164,7 +160,7 @@ def poll_problems(question: Localised, options: PerLanguageOptions, answer: int 
         elif not 1 <= answer <= size:
             problems.append(("answer", f"there is no option {answer} (the quiz has {size} options; 1 = the first)"))
         if explanation is not None:
-            for language, text in _texts(explanation).items():
+            for language, text in explanation.by_language().items():
                 if len(text) > EXPLANATION_MAX:
                     problems.append(("explanation", f"{language} is {len(text)} characters; Telegram allows {EXPLANATION_MAX}"))
                 if text.count("\n") > EXPLANATION_LINE_BREAKS:
@@ -276,9 +272,9 @@ class BankLoader:
 def _item(model: QuizModel | PollModel | TextModel) -> Item:
     stages = frozenset(model.stages)
     if isinstance(model, QuizModel):
-        return QuizItem(model.id, _texts(model.question), _options(model.options), model.answer - 1, _texts(model.explanation), stages)
+        return QuizItem(model.id, model.question.by_language(), _options(model.options), model.answer - 1, model.explanation.by_language(), stages)
     if isinstance(model, PollModel):
-        return PollItem(model.id, _texts(model.question), _options(model.options), stages)
+        return PollItem(model.id, model.question.by_language(), _options(model.options), stages)
     return TextItem(model.id, {"zh-CN": model.zh_CN, "en": model.en}, stages)
 
 
@@ -430,7 +426,7 @@ def _entry(
         defer_in_quiet_hours=model.quiet == "defer",
         skip_dates=frozenset(model.skip_dates),
         close_after=close_after,
-        draw=DrawRule(model.min_checkins, model.period_days, model.winners, _texts(model.prize) if model.prize else {})
+        draw=DrawRule(model.min_checkins, model.period_days, model.winners, model.prize.by_language() if model.prize else {})
         if model.kind is Kind.DRAW
         else None,
         period=model.period,
@@ -468,9 +464,9 @@ def _content(
             for field, problem in poll_problems(model.question, model.options, model.answer, model.explanation, quiz=kind is Kind.QUIZ):
                 report(field, problem)
             if kind is Kind.QUIZ:
-                explanation = _texts(model.explanation) if model.explanation else {}
-                return None, QuizItem(model.id, _texts(model.question), _options(model.options), (model.answer or 1) - 1, explanation), None, None
-            return None, None, PollItem(model.id, _texts(model.question), _options(model.options)), None
+                explanation = model.explanation.by_language() if model.explanation else {}
+                return None, QuizItem(model.id, model.question.by_language(), _options(model.options), (model.answer or 1) - 1, explanation), None, None
+            return None, None, PollItem(model.id, model.question.by_language(), _options(model.options)), None
         return None, None, None, _bank(model, banks, kind.value, report)
     if inline_poll or model.answer is not None:
         report("question", f"only a quiz or a poll takes question, options and answer (this is a {kind})")
@@ -479,10 +475,10 @@ def _content(
             report("text", f"give a {kind} either an inline text = {{ zh-CN = \"…\", en = \"…\" }} or a bank")
             return None, None, None, None
         if model.text is not None:
-            for language, text in _texts(model.text).items():
+            for language, text in model.text.by_language().items():
                 if len(text) > TEXT_MAX:
                     report("text", f"{language} is {len(text)} characters; at most {TEXT_MAX}")
-            return _texts(model.text), None, None, None
+            return model.text.by_language(), None, None, None
         return None, None, None, _bank(model, banks, "text", report)
     if model.text is not None or model.bank is not None:
         report("text" if model.text is not None else "bank", f"a {kind} post is written by the bot; remove this field")

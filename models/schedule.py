@@ -113,15 +113,6 @@ class SqlScheduleRepository:
                 [{"fire_id": fire_id, "new_status": status, "new_message_id": message_id} for fire_id, status, message_id in outcomes],
             )
 
-    async def last_fires(self, limit: int) -> list[tuple[str, ChatRef, datetime, str]]:
-        rows = await self._connection.execute(
-            select(fire_t.c.entry_id, fire_t.c.scheduled_at, fire_t.c.status, chat_t.c.platform, chat_t.c.external_id)
-            .join(chat_t, chat_t.c.id == fire_t.c.chat_id)
-            .order_by(fire_t.c.scheduled_at.desc(), fire_t.c.id.desc())
-            .limit(limit)
-        )
-        return [(row.entry_id, ChatRef(row.platform, row.external_id), utc(row.scheduled_at), row.status) for row in rows]  # type: ignore[misc]
-
     async def paused(self) -> set[str]:
         return set((await self._connection.execute(select(pause_t.c.entry_id))).scalars())
 

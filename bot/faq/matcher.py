@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,12 +21,11 @@ from rapidfuzz import fuzz, process
 
 from bot.faq import knowledge
 from bot.faq.knowledge import Topic
-
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 from bot.faq.text import content_text, normalise, pinyin_pairs, tokens
 
-# Calibrated on the knowledge base's own phrasings (each matched with itself left out) and on
-# chit-chat: see bench/faq.py, which prints the curve.
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
+
+# Set with bench/faq.py: in-scope questions answered against chit-chat and ads answered.
 CONFIDENT_SCORE = 0.55
 TIE_MARGIN = 0.05  # within this, the member's stage may pick between the two best topics
 KEYWORD_WEIGHT = 0.5
@@ -78,6 +77,11 @@ def looks_like_question(text: str) -> bool:
     return bool(_QUESTION.search(normalise(text))) or "?" in text or "？" in text
 
 
+def answered_unasked(text: str, found: Match) -> bool:
+    """Whether a group hears the answer without /ask: a question, matched with confidence."""
+    return found.confident and found.topic is not None and looks_like_question(text)
+
+
 class Matcher:
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self.topic_ids: list[str] = []
@@ -85,18 +89,15 @@ class Matcher:
         sounds: list[list[str]] = []  # pinyin pairs, a second index: homophone typos
         keywords: list[list[str]] = []  # one per topic
         owners: list[int] = []
-        self._phrasings: list[str] = []  # normalised, for the fuzzy comparison
-        self._phrasing_owner: list[int] = []
-        self._phrasing_document: list[int] = []
+        self._topic_texts: list[list[str]] = []  # each topic's phrasings' content words, for the fuzzy comparison
         self._vocabulary: list[set[str]] = []
         for index, topic in enumerate(topics.values()):
             self.topic_ids.append(topic.id)
             vocabulary: set[str] = set()
+            texts: list[str] = []
             for text in [*topic.title.values(), *(q for qs in topic.questions.values() for q in qs)]:
                 normalised = normalise(text)
-                self._phrasings.append(content_text(normalised))
-                self._phrasing_owner.append(index)
-                self._phrasing_document.append(len(documents))
+                texts.append(content_text(normalised))
                 documents.append(tokens(normalised))
                 sounds.append(pinyin_pairs(normalised))
                 owners.append(index)
@@ -108,13 +109,10 @@ class Matcher:
             keywords.append(terms)
             vocabulary.update(terms)
             self._vocabulary.append(vocabulary)
+            self._topic_texts.append(texts)
         self._owners = np.array(owners)
         # Documents are laid out topic by topic: a topic's best is one reduceat over its slice.
         self._starts = np.searchsorted(self._owners, np.arange(len(self.topic_ids)))
-        self._topic_phrasings: list[list[int]] = [[] for _ in self.topic_ids]
-        for position, owner in enumerate(self._phrasing_owner):
-            self._topic_phrasings[owner].append(position)
-        self._topic_texts = [[self._phrasings[p] for p in positions] for positions in self._topic_phrasings]
         self._stages = [topic.stages for topic in topics.values()]
         self._words = _Scores(documents)
         self._sounds = _Scores(sounds)
@@ -127,24 +125,18 @@ class Matcher:
         scores = [float(self._words(document).max()) for document in sample if document]
         return float(np.median(scores)) if scores else 1.0
 
-    def match(self, text: str, stage: str | None = None, *, exclude_phrasing: int | None = None) -> Match:
+    def match(self, text: str, stage: str | None = None) -> Match:
         query = normalise(text)
         words = tokens(query)
         if not words:
             return Match(None, 0.0, False)
         scores = self._words(words) + SOUND_WEIGHT * self._sounds(pinyin_pairs(query))
-        if exclude_phrasing is not None:
-            scores = scores.copy()
-            scores[self._phrasing_document[exclude_phrasing]] = 0.0
         per_topic = np.maximum.reduceat(scores, self._starts) + KEYWORD_WEIGHT * self._keywords(words)
         # Fuzzy, for typos and word order the tokens miss: the closest phrasing of the likeliest topics.
         fuzzy = np.zeros(len(self.topic_ids))
         content = content_text(query)
         for owner in np.argpartition(-per_topic, FUZZY_CANDIDATES)[:FUZZY_CANDIDATES]:
-            choices = self._topic_texts[owner]
-            if exclude_phrasing is not None:
-                choices = [self._phrasings[p] for p in self._topic_phrasings[owner] if p != exclude_phrasing]
-            best = process.extractOne(content, choices, scorer=fuzz.token_set_ratio)
+            best = process.extractOne(content, self._topic_texts[owner], scorer=fuzz.token_set_ratio)
             fuzzy[owner] = best[1] / 100 if best else 0.0
         # Fuzzy similarity counts only when close (a typo, a reordering), not for a shared character or two.
         fuzzy[fuzzy < FUZZY_FLOOR] = 0.0
@@ -159,12 +151,6 @@ class Matcher:
         confident = score >= CONFIDENT_SCORE and margin >= 0.02
         alternatives = tuple(self.topic_ids[int(i)] for i in order[1:3] if combined[int(i)] > 0.2)
         return Match(self.topic_ids[best] if combined[best] > 0 else None, round(score, 4), confident, alternatives)
-
-    def phrasings(self) -> Iterable[tuple[int, str, str]]:
-        """(position, topic id, phrasing) for leave-one-out calibration."""
-        for position, (text, owner) in enumerate(zip(self._phrasings, self._phrasing_owner)):
-            yield position, self.topic_ids[owner], text
-
 
 @lru_cache(maxsize=4)
 def _built(extra: str | None, stamp: float | None) -> tuple[Mapping[str, Topic], Matcher]:

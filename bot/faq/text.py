@@ -139,10 +139,9 @@ def content_text(text: str) -> str:
     return " ".join(surface for surface, _ in _content(text))
 
 
-def tokens(text: str, *, pinyin: bool = False) -> list[str]:
-    """Content words of a normalised text (synonyms folded), and with ``pinyin`` its pinyin pairs."""
-    words = [folded for _, folded in _content(text)]
-    return words + pinyin_pairs(text) if pinyin else words
+def tokens(text: str) -> list[str]:
+    """Content words of a normalised text (synonyms folded)."""
+    return [folded for _, folded in _content(text)]
 
 
 def analyse(text: str) -> list[str]:

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from bot.domain import ChatRef
 from bot.faq.knowledge import Topic
-from bot.faq.matcher import Match, Matcher, looks_like_question
+from bot.faq.matcher import Match, Matcher, answered_unasked, looks_like_question
 from bot.faq.urgent import RedFlag, detect
 from bot.i18n import Translator, pick
 from bot.services.ports import Clock, Gap, UnitOfWorkFactory
@@ -68,12 +68,6 @@ class FaqService:
         self._recent: dict[tuple[ChatRef, str], tuple[datetime, str | None]] = {}
         self._gaps: list[Gap] = []
 
-    def match(self, text: str, stage: str | None = None) -> Match:
-        return self._matcher.match(text, stage)
-
-    def urgent(self, text: str) -> RedFlag | None:
-        return detect(text)
-
     async def ask(self, text: str, t: Translator, *, stage: str | None = None, chat: ChatRef | None = None) -> Reply:
         """An explicit question: the emergency reply, or the best answer with alternatives."""
         flag = detect(text)
@@ -92,10 +86,10 @@ class FaqService:
         flag = detect(text)
         if flag is not None:
             return Reply(Outcome.URGENT, self.emergency_text(flag, t), red_flag=flag)
-        if not passive or not looks_like_question(text):
+        if not passive or not looks_like_question(text):  # most chat is no question: skip the matcher
             return Reply(Outcome.NONE)
         found = self._matcher.match(text)
-        if not found.confident or found.topic is None:
+        if not answered_unasked(text, found) or found.topic is None:
             if found.score >= GAP_SCORE:  # a parenting question we could not answer, not "what's for dinner?"
                 await self._remember_unanswered(text, t.language, found, chat)
             return Reply(Outcome.NONE)

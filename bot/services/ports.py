@@ -321,10 +321,6 @@ class ScheduleRepository(Protocol):
         """(fire id, status, message id) for posts that went out (sent) or could not (failed)."""
         ...
 
-    async def last_fires(self, limit: int) -> list[tuple[str, ChatRef, datetime, str]]:
-        """The latest (entry, chat, scheduled time, status), newest first."""
-        ...
-
     async def paused(self) -> set[str]: ...
 
     async def set_paused(self, entry_id: str, paused: bool, by: str, at: datetime) -> bool:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain import ChatRef
+from bot.services.chats import ChatDirectory
 from bot.services.timing import QuietHours, Rule
 
 Localised = Mapping[str, str]  # language -> text
@@ -129,6 +130,17 @@ class Schedule:
     skip_dates: frozenset[date] = frozenset()
     tips: Bank | None = None  # milestones' private stage tips
     sources: tuple[str, ...] = ()  # the files it was read from (the schedule and its own banks), for reloading
+
+    def skips(self, entry: Entry, moment: datetime, zone: ZoneInfo) -> bool:
+        """The local date of ``moment`` is a skip date, for the whole schedule or for this entry."""
+        day = moment.astimezone(zone).date()
+        return day in self.skip_dates or day in entry.skip_dates
+
+    def apply_timezones(self, chats: ChatDirectory) -> None:
+        """Groups given their own timezone here use it (for their check-in day too)."""
+        for group in self.groups.values():
+            if group.timezone:
+                chats.set_timezone(group.chat, group.timezone)
 
     def entry(self, entry_id: str) -> Entry | None:
         return next((entry for entry in self.entries if entry.id == entry_id), None)

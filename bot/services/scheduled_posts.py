@@ -18,11 +18,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import ChatRef, MemberRef, Profile, UserInfo, UserRef
-from bot.i18n import I18n, Translator, pick
+from bot.i18n import Translator, pick
 from bot.services import draws
-from bot.services.announcements import Notifiers, display_name
+from bot.services.announcements import Announcer, Notifiers, display_name
 from bot.services.chats import ChatDirectory
-from bot.services.languages import MemberLanguages
 from bot.services.leaderboard import Leaderboard, Period
 from bot.services.leaderboard_text import render_top
 from bot.services.milestones import milestone
@@ -94,12 +93,10 @@ class ScheduledPosts:
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         notifiers: Notifiers,
-        i18n: I18n,
+        announcer: Announcer,
         chats: ChatDirectory,
-        languages: MemberLanguages,
         leaderboard: Leaderboard,
         quiz_points: QuizPoints,
-        schedule: Schedule | None = None,
         *,
         concurrency: int = 64,
         not_in: frozenset[ChatRef] = frozenset(),
@@ -108,9 +105,8 @@ class ScheduledPosts:
         self._uow_factory = uow_factory
         self._clock = clock
         self._notifiers = notifiers
-        self._i18n = i18n
+        self._announcer = announcer  # the group's language, or the member's
         self._chats = chats
-        self._languages = languages
         self._leaderboard = leaderboard
         self._quiz_points = quiz_points
         self._schedule = Schedule()
@@ -120,8 +116,6 @@ class ScheduledPosts:
         self._tick_lock = asyncio.Lock()
         self._not_in = not_in
         self._closed = False
-        if schedule is not None:
-            self.replace(schedule)
 
     @property
     def schedule(self) -> Schedule:
@@ -129,9 +123,7 @@ class ScheduledPosts:
 
     def replace(self, schedule: Schedule) -> None:
         """Swap in a checked schedule (start-up, hot reload); the next tick uses it."""
-        for group in schedule.groups.values():
-            if group.timezone:
-                self._chats.set_timezone(group.chat, group.timezone)
+        schedule.apply_timezones(self._chats)
         self._schedule = schedule
 
     # ------------------------------------------------------------------ the tick
@@ -213,7 +205,7 @@ class ScheduledPosts:
                     times[key] = entry.rule.times(zone, since, now)
                 for moment in times[key]:
                     fire = (entry.id, group.chat, moment)
-                    if fire in self._handled or self._skipped(schedule, entry, moment, zone):
+                    if fire in self._handled or schedule.skips(entry, moment, zone):
                         continue
                     release = release_time(moment, zone, schedule.quiet(group), defer=entry.defer_in_quiet_hours)
                     if release is None:
@@ -231,11 +223,6 @@ class ScheduledPosts:
         for (entry_id, moment, why), count in skips.items():
             logger.warning("entry %s due %s %s: skipped in %d group(s)", entry_id, moment.isoformat(), why, count)
         return due, claims
-
-    @staticmethod
-    def _skipped(schedule: Schedule, entry: Entry, moment: datetime, zone: ZoneInfo) -> bool:
-        day = moment.astimezone(zone).date()
-        return day in schedule.skip_dates or day in entry.skip_dates
 
     def _forget_before(self, since: datetime) -> None:
         if len(self._handled) > 10_000:
@@ -270,10 +257,6 @@ class ScheduledPosts:
         if group is not None:
             groups = [chat for chat in groups if chat == group] or [group]
         return plan(self._schedule, groups, self._chats, self._clock.now(), paused, limit=limit, days=days)
-
-    async def recent(self, limit: int = 20) -> list[tuple[str, ChatRef, datetime, str]]:
-        async with self._uow_factory(read_only=True) as uow:
-            return await uow.schedule.last_fires(limit)
 
     async def chat_gone(self, chat: ChatRef) -> None:
         """The platform says the bot is no longer in the group: stop posting there."""
@@ -320,16 +303,13 @@ class ScheduledPosts:
         logger.info("entry %s: posted in %d of %d groups", entry.id, sent, len(outcomes))
         return sent, len(outcomes) - sent
 
-    def _translator(self, chat: ChatRef) -> Translator:
-        return self._i18n.translator(None, self._chats.language(chat))
-
     async def _send(self, post: Post, fire_id: int, used: set[str]) -> _Outcome:
         entry, chat = post.entry, post.chat
         notifier = self._notifiers.get(chat.platform)
         if notifier is None:
             logger.warning("no notifier for %s; entry %s not posted", chat.platform, entry.id)
             return _Outcome(post, fire_id, None)
-        t = self._translator(chat)
+        t = self._announcer.for_chat(chat)
         item, new_round = self._item(entry, chat, used)
         if entry.kind in (Kind.QUIZ, Kind.POLL):
             assert isinstance(item, (QuizItem, PollItem))
@@ -430,7 +410,7 @@ class ScheduledPosts:
             await notifier.stop_poll(poll.chat, poll.message_id)
             async with self._uow_factory(read_only=True) as uow:
                 votes = await uow.schedule.votes(poll.id)
-            await notifier.post(poll.chat, poll_result(poll, votes, self._translator(poll.chat)), reply_to=poll.message_id)
+            await notifier.post(poll.chat, poll_result(poll, votes, self._announcer.for_chat(poll.chat)), reply_to=poll.message_id)
         return closed
 
     # ------------------------------------------------------------------ draws and milestones
@@ -509,8 +489,7 @@ class ScheduledPosts:
             tip = stage_tip(bank, member_stage, today) if member_stage else None
             if tip is None:
                 continue
-            language = self._languages.get(member.user) or profile.language or info.language
-            t = self._i18n.translator(language, self._chats.language(post.chat))
+            t = self._announcer.for_member(member, info)
             await notifier.to_user(member.user, t("schedule.stage_tip", text=pick(tip.text, t.language, "")))
 
 
@@ -563,8 +542,7 @@ def plan(
             group = schedule.group(chat) if chat is not None else None
             quiet = schedule.quiet(group) if group is not None else schedule.default_quiet
             for moment in entry.rule.times(zone, now, until):
-                day = moment.astimezone(zone).date()
-                if day in schedule.skip_dates or day in entry.skip_dates:
+                if schedule.skips(entry, moment, zone):
                     continue
                 release = release_time(moment, zone, quiet, defer=entry.defer_in_quiet_hours)
                 if release is not None:
