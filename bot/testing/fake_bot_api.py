@@ -12,8 +12,10 @@ Run ``python -m bot.testing.fake_bot_api --port 8081`` for a standalone server.
 Deliberate simplifications: MarkdownV2/Markdown text is kept verbatim (only HTML is
 parsed into entities); bot messages get no auto-detected entities (urls, mentions);
 polls never close by themselves after open_period; uploaded file contents are not
-kept (``/file/...`` answers 404); webhooks accept plain http:// URLs so tests can
-use 127.0.0.1; methods outside the supported set answer 400 like unknown ones.
+kept: only photos injected with ``user_message(photo_bytes=...)`` can be downloaded
+(getFile, then ``/file/bot<token>/<file_path>``; other files answer 404); webhooks
+accept plain http:// URLs so tests can use 127.0.0.1; methods outside the supported
+set answer 400 like unknown ones.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ _BOT_COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _MAX_TEXT, _MAX_CAPTION = 4096, 1024
 _FOREVER_MIN, _FOREVER_MAX = 30, 366 * 86400  # until_date outside this window = forever
+# Sizes of a photo without real bytes: (file_id suffix, file_size, width, height).
+_PHOTO_SIZES = (("-s", 1_200, 90, 67), ("-m", 14_000, 320, 240), ("-x", 62_000, 800, 600))
 
 
 # --------------------------------------------------------------------------- params
@@ -402,6 +406,8 @@ class FakeTelegram:
         self._pending_callbacks: set[str] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._files: dict[str, dict[str, Any]] = {}
+        self._file_contents: dict[str, bytes] = {}  # file_id (of a photo size) -> bytes
+        self._file_paths: dict[str, str] = {}  # file_id -> file_path, given out by getFile
         self._ids = itertools.count(1)
 
         self._updates: list[dict[str, Any]] = []
@@ -679,12 +685,18 @@ class FakeTelegram:
         text: str | None = None,
         *,
         photo: bool = False,
+        photo_bytes: bytes | None = None,
         caption: str | None = None,
         reply_to: int | None = None,
         entities: list[dict[str, Any]] | None = None,
         date: int | None = None,
     ) -> dict[str, Any]:
-        """A user writes to a chat.  Returns the update (without update_id if privacy mode hid it)."""
+        """A user writes to a chat.  Returns the update (without update_id if privacy mode hid it).
+
+        ``photo_bytes`` (implies ``photo=True``) is the picture itself: the bot can download
+        it with getFile, its largest size serving these exact bytes (see ``_keep_photo``).
+        """
+        photo = photo or photo_bytes is not None
         if text is None and not photo:
             raise ValueError("user_message needs text or photo=True")
         user = self._ensure_user(user_id)
@@ -698,7 +710,10 @@ class FakeTelegram:
             if found := (entities if entities is not None else command_entities(text)):
                 message["entities"] = found
         if photo:
-            message["photo"] = self._photo_sizes(self._new_file("photo"))
+            file_id = self._new_file("photo")
+            if photo_bytes is not None:
+                self._keep_photo(file_id, photo_bytes)
+            message["photo"] = self._photo_sizes(file_id)
             if caption is not None:
                 message["caption"] = caption
                 if found := command_entities(caption):
@@ -833,6 +848,12 @@ class FakeTelegram:
         self._store(message)
         self._last_message_id[chat["id"]] = max(self._last_message_id.get(chat["id"], 0), message["message_id"])
 
+    def file_content(self, file_path: str) -> bytes | None:
+        """What ``/file/bot<token>/<file_path>`` serves: None (a 404) for a path getFile never
+        gave out or a file whose bytes the fake does not have."""
+        file_id = next((key for key, path in self._file_paths.items() if path == file_path), None)
+        return self._file_contents.get(file_id) if file_id is not None else None
+
     def register_upload(self, filename: str | None, size: int = 0) -> str:
         """Store an uploaded file (its name and size only) and return its new file_id."""
         file_id = self._new_file("document")
@@ -894,14 +915,46 @@ class FakeTelegram:
         self._files[file_id] = {"file_id": file_id, "file_unique_id": f"AQAD{number:08d}"}
         return file_id
 
+    def _keep_photo(self, file_id: str, content: bytes) -> None:
+        """Give a photo real sizes: a JPEG per Telegram size box below the picture, and
+        ``content`` itself as the largest.  Bytes Pillow can't read serve every size as given."""
+        from bot.testing.images import photo_sizes  # Pillow: only when a test brings a picture
+
+        try:
+            versions = photo_sizes(content)
+        except ValueError:
+            versions = [(suffix[1:], width, height, content) for suffix, _, width, height in _PHOTO_SIZES]
+        unique = self._files[file_id]["file_unique_id"]
+        sizes = []
+        for letter, width, height, data in versions:
+            size_id = f"{file_id}-{letter}"
+            self._file_contents[size_id] = data
+            sizes.append({"file_id": size_id, "file_unique_id": f"{unique}-{letter}",
+                          "file_size": len(data), "width": width, "height": height})
+        self._files[file_id]["photo_sizes"] = sizes
+
+    def _file_record(self, file_id: str) -> dict[str, Any] | None:
+        """The File fields (without file_path) of a document, a photo or one size of a photo."""
+        if not file_id.startswith("AgAC"):
+            record = self._files.get(file_id)
+            fields = ("file_id", "file_unique_id", "file_size")
+            return {key: record[key] for key in fields if record.get(key)} if record else None
+        # A photo reaches the bot only as its sizes ("<photo id>-x"); the photo's own id is the fake's.
+        photo_id = file_id.rpartition("-")[0]
+        sizes = self._photo_sizes(photo_id) if photo_id in self._files else []
+        size = next((size for size in sizes if size["file_id"] == file_id), None)
+        if size is None:
+            return None
+        return {"file_id": file_id, "file_unique_id": size["file_unique_id"], "file_size": size["file_size"]}
+
     def _photo_sizes(self, file_id: str) -> list[dict[str, Any]]:
+        if sizes := self._files.get(file_id, {}).get("photo_sizes"):
+            return list(sizes)
         unique = self._files.get(file_id, {}).get("file_unique_id", f"AQAD{file_id[-8:]}")
         return [
             {"file_id": f"{file_id}{suffix}", "file_unique_id": f"{unique}{suffix}",
              "file_size": size, "width": width, "height": height}
-            for suffix, size, width, height in (
-                ("-s", 1_200, 90, 67), ("-m", 14_000, 320, 240), ("-x", 62_000, 800, 600),
-            )
+            for suffix, size, width, height in _PHOTO_SIZES
         ]
 
     def _member_state(self, chat_id: int, user_id: int) -> dict[str, Any]:
@@ -1307,6 +1360,22 @@ class FakeTelegram:
         fields = ("file_id", "file_unique_id", "file_name", "file_size")
         content = {"document": {key: info[key] for key in fields if key in info}}
         return self._send(chat, params, {**content, **self._caption(params)})
+
+    @_api("getFile")
+    def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params.get("file_id")
+        record = self._file_record(file_id) if isinstance(file_id, str) and file_id else None
+        if record is None:
+            raise _bad("invalid file_id")
+        if file_id not in self._file_paths:  # Telegram numbers a bot's file paths from 0
+            if file_id.startswith("AgAC"):
+                path = f"photos/file_{len(self._file_paths)}.jpg"
+            else:
+                name = str(self._files[file_id].get("file_name", ""))
+                extension = name.rpartition(".")[2] if "." in name else ""
+                path = f"documents/file_{len(self._file_paths)}" + (f".{extension}" if extension else "")
+            self._file_paths[file_id] = path
+        return {**record, "file_path": self._file_paths[file_id]}
 
     @_api("sendChatAction")
     def _send_chat_action(self, params: dict[str, Any]) -> bool:

@@ -129,7 +129,10 @@ class FakeBotAPIServer:
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.fake.token:
             return _telegram_json(UNAUTHORIZED, 401)
-        return _telegram_json(NOT_FOUND, 404)  # file contents are not kept
+        content = self.fake.file_content(request.match_info["path"])
+        if content is None:  # unknown path, or a file whose bytes the fake does not keep
+            return _telegram_json(NOT_FOUND, 404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _handle_fake_message(self, request: web.Request) -> web.Response:
         """Manual testing: {"chat_id": -100, "user_id": 7, "text": "/start"} -> queued update."""

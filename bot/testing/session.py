@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote
 
+import aiohttp
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
-from bot.testing.fake_bot_api import UNAUTHORIZED, FakeTelegram, decode_params, resolve_attachments
+from bot.testing.fake_bot_api import NOT_FOUND, UNAUTHORIZED, FakeTelegram, decode_params, resolve_attachments
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -68,8 +73,30 @@ class FakeSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        return
-        yield b""  # pragma: no cover - makes this an (empty) async generator
+        """Download ``.../file/bot<token>/<file_path>`` the way the fake HTTP server serves it.
+
+        The bytes of a file getFile gave that path to; otherwise a 404 (401 for another
+        bot's token), raised as the ``aiohttp.ClientResponseError`` that ``AiohttpSession``
+        raises (aiogram's ``Bot.download`` lets it through unwrapped), or with
+        ``raise_for_status=False`` the error body is yielded, as ``AiohttpSession`` does.
+        """
+        _, marker, rest = url.partition("/file/bot")
+        token, _, path = rest.partition("/")
+        content = self.fake.file_content(unquote(path)) if marker and token == self.fake.token else None
+        if content is None:
+            status, body = (401, UNAUTHORIZED) if marker and token != self.fake.token else (404, NOT_FOUND)
+            if raise_for_status:
+                raise _http_error(url, status)
+            content = self.json_dumps(body).encode()
+        for start in range(0, len(content), chunk_size):
+            yield content[start:start + chunk_size]
 
     async def close(self) -> None:
         pass
+
+
+def _http_error(url: str, status: int) -> aiohttp.ClientResponseError:
+    """What ``aiohttp``'s ``raise_for_status`` raises for an error answer to ``GET url``."""
+    headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+    request = aiohttp.RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict()), URL(url))
+    return aiohttp.ClientResponseError(request, (), status=status, message=HTTPStatus(status).phrase, headers=headers)
