@@ -12,6 +12,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Dispatcher
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -43,6 +44,13 @@ from bot.services.ports import Clock
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.faq import FaqService
+from bot.services.cleanup import CleanupPolicy, CleanupService
+from bot.services.durations import parse_duration
+from bot.services.guard import FilterRule, Guard, GuardPolicy
+from bot.services.moderation import ModerationControls, ModerationService, Policy, Step
+from bot.services.reports import ReportService
+from bot.services import spam
+from bot.services.welcome import Question, WelcomePolicy, WelcomeService
 from bot.services.quiz_points import QuizPoints
 from bot.services.scheduled_posts import ScheduledPosts
 from bot.services.shares import ShareRules, ShareService
@@ -56,6 +64,7 @@ from scheduler import make_scheduler
 from scheduler.content import add_content_jobs
 from scheduler.engagement import add_engagement_jobs
 from scheduler.faq import add_faq_jobs
+from scheduler.moderation import add_moderation_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +101,13 @@ class App:
     posts: ScheduledPosts
     schedule_watcher: ScheduleWatcher
     faq: FaqService
+    moderators: Moderators
+    controls: ModerationControls
+    moderation: ModerationService
+    guard: Guard
+    welcome: WelcomeService
+    reports: ReportService
+    cleanup: CleanupService
     scheduler: AsyncIOScheduler
     in_flight: InFlight = field(default_factory=InFlight)
     _stop_flusher: asyncio.Event = field(default_factory=asyncio.Event)
@@ -110,12 +126,15 @@ class App:
         await self.seen.load(self.activity_store, self.clock.now())
         self.languages.load(await self.profiles.languages())
         await self.leaderboard.load()
+        await self.welcome.load()
         self._stop_flusher.clear()
         self._flusher = asyncio.create_task(self.buffer.run(FLUSH_INTERVAL_SECONDS, self._stop_flusher))
         if self.background_achievements:
             self._achiever = asyncio.create_task(self.achievements.run(self._stop_flusher))
         if self.background_content:
             add_content_jobs(self.scheduler, self.posts, self.schedule_watcher, self.settings.schedule.reload_check_seconds)
+            cleanup = self.settings.moderation.cleanup
+            add_moderation_jobs(self.scheduler, self.welcome, self.cleanup if cleanup.enabled else None, cleanup.at)
         self.scheduler.start()
         # What start-up built (leaderboards: hundreds of thousands of objects at 100k members) lives
         # as long as the bot; keep the collector from walking it on every full collection.
@@ -136,6 +155,7 @@ class App:
             await asyncio.wait_for(self.posts.close(), DRAIN_TIMEOUT_SECONDS)
         except TimeoutError:
             logger.warning("scheduled posts still going out after %ss; stopping them", DRAIN_TIMEOUT_SECONDS)
+        await self.welcome.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self._stop_flusher.set()
@@ -204,6 +224,21 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         cooldown=timedelta(minutes=settings.faq.cooldown_minutes),
         keep_unanswered=timedelta(days=settings.faq.unanswered_days),
     )
+    moderators = Moderators(frozenset(settings.community.operators) | frozenset(settings.moderation.moderators))
+    controls = ModerationControls()
+    moderation = ModerationService(
+        storage.unit_of_work, clock, controls, moderation_policy(settings),
+        log_translator=lambda: i18n.translator(None, settings.community.language),
+    )  # fmt: skip
+    guard = Guard(lambda chat: guard_policy(settings, chat))
+    welcome = WelcomeService(storage.unit_of_work, clock, controls, moderation, guard, welcome_policy(settings))
+    cleanup_settings = settings.moderation.cleanup
+    cleanup = CleanupService(
+        storage.unit_of_work, clock, controls, moderation, announcer,
+        CleanupPolicy(cleanup_settings.inactive_days, cleanup_settings.notice_days, cleanup_settings.checkin_days, cleanup_settings.dry_run),
+        lambda: clock.now().astimezone(community_zone).date(),
+        ChatRef(PLATFORM, str(admin_chat)) if admin_chat is not None else None,
+    )  # fmt: skip
     scheduler = make_scheduler(settings.community.timezone)
     add_faq_jobs(scheduler, faq)
     add_engagement_jobs(scheduler, tiers, badges, leaderboard, clock, community_zone, settings.community.day_starts_at)
@@ -244,7 +279,66 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         posts=posts,
         schedule_watcher=watcher,
         faq=faq,
+        moderators=moderators,
+        controls=controls,
+        moderation=moderation,
+        guard=guard,
+        welcome=welcome,
+        reports=ReportService(storage.unit_of_work, clock),
+        cleanup=cleanup,
         scheduler=scheduler,
+    )
+
+
+def moderation_policy(settings: Settings) -> Policy:
+    moderation = settings.moderation
+    return Policy(
+        ladder=tuple(Step(step.warnings, step.action, parse_duration(step.duration)) for step in moderation.ladder),
+        warning_lifetime=timedelta(days=moderation.warning_days),
+        default_mute=parse_duration(moderation.default_mute) or timedelta(hours=1),
+    )
+
+
+def guard_policy(settings: Settings, chat: ChatRef) -> GuardPolicy:
+    """One group's filters: the community's, with that group's overrides."""
+    filters = settings.moderation.filters_for(int(chat.external_id)) if chat.external_id.lstrip("-").isdigit() else settings.moderation.filters
+
+    def rule(section: Any, action: str | None = None) -> FilterRule:
+        return FilterRule(section.enabled, action or section.action, parse_duration(section.mute) or timedelta(hours=1))
+
+    ads = filters.ads
+    return GuardPolicy(
+        ads=rule(ads),
+        ad_rules=spam.AdRules(
+            allow_domains=spam.DEFAULT_ALLOW_DOMAINS | frozenset(domain.lower() for domain in ads.allow_domains),
+            extra_terms=tuple(ads.extra_terms),
+        ),
+        qr=rule(filters.qr),
+        flood=rule(filters.flood),
+        flood_messages=filters.flood.messages,
+        flood_seconds=filters.flood.seconds,
+        crosspost=rule(filters.crosspost),
+        crosspost_groups=filters.crosspost.groups,
+        crosspost_minutes=filters.crosspost.minutes,
+        crosspost_min_length=filters.crosspost.min_length,
+        banned_words=rule(filters.banned_words),
+        words=tuple(filters.banned_words.words),
+        newcomer_hours=settings.moderation.newcomer_hours,
+    )
+
+
+def welcome_policy(settings: Settings) -> WelcomePolicy:
+    welcome = settings.moderation.welcome
+    return WelcomePolicy(
+        enabled=welcome.enabled,
+        captcha=welcome.captcha,
+        timeout=parse_duration(welcome.timeout) or timedelta(minutes=5),
+        on_timeout=welcome.on_timeout,
+        questions=tuple(
+            Question(question.question.by_language(), tuple(answer.by_language() for answer in question.answers), question.correct)
+            for question in welcome.questions
+        ),
+        newcomer=timedelta(hours=settings.moderation.newcomer_hours),
     )
 
 
@@ -329,7 +423,14 @@ def build_dispatcher(app: App) -> Dispatcher:
         faq=app.faq,
         faq_passive=app.settings.faq.passive,
         announcer=app.announcer,
-        moderators=Moderators(frozenset(app.settings.community.operators)),
+        moderators=app.moderators,
+        moderation=app.moderation,
+        guard=app.guard,
+        welcome=app.welcome,
+        reports=app.reports,
+        rules=app.settings.community.rules.by_language(),
+        exempt=frozenset(app.settings.moderation.exempt) | frozenset(app.settings.moderation.moderators) | frozenset(app.settings.community.operators),
+        languages=app.languages,
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),
         pin_featured=app.settings.points.pin_featured,

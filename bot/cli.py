@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     gaps.add_argument("--limit", type=int, default=50)
     gaps.set_defaults(func=_faq_gaps)
 
+    members_cli = commands.add_parser("members", help="group members", parents=[common]).add_subparsers(dest="action", required=True)
+    inactive = members_cli.add_parser("inactive", help="members who have not written or checked in for DAYS days", parents=[common])
+    inactive.add_argument("--days", type=int, default=60, help="days without a message or check-in (default 60)")
+    inactive.add_argument("--group", help="only this group (chat id)")
+    inactive.set_defaults(func=_members_inactive)
+
     run = commands.add_parser("run", help="run the bot", parents=[common])
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of long polling")
     run.set_defaults(func=_run)
@@ -327,6 +333,33 @@ def _faq_gaps(args: argparse.Namespace) -> int:
     async def work(app: Any) -> int:
         for at, text, topic, score in await app.faq.unanswered(args.limit):
             print(f"{at:%Y-%m-%d %H:%M}\t{score:.2f}\t{topic or '-'}\t{text}")
+        return 0
+
+    return _with_app(args, work)
+
+
+def _members_inactive(args: argparse.Namespace) -> int:
+    from bot.domain import ChatRef
+    from bot.platforms.telegram.refs import PLATFORM
+    from bot.services.announcements import display_name
+
+    if args.days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    if args.group is not None and not args.group.lstrip("-").isdigit():
+        print(f"--group must be a chat id such as -1001234567890 (got {args.group!r})", file=sys.stderr)
+        return 2
+
+    async def work(app: Any) -> int:
+        group = ChatRef(PLATFORM, args.group) if args.group else None
+        found = await app.cleanup.inactive(group, args.days)
+        for candidate in found:
+            seen = f"{candidate.last_seen:%Y-%m-%d}" if candidate.last_seen else "-"
+            checkin = candidate.last_checkin.isoformat() if candidate.last_checkin else "-"
+            noticed = f"{candidate.noticed_at:%Y-%m-%d}" if candidate.noticed_at else "-"
+            name = display_name(candidate.info) or "-"
+            print(f"{candidate.member.chat.external_id}\t{candidate.member.user.external_id}\t{name}\t{seen}\t{checkin}\t{noticed}")
+        print(f"{len(found)} inactive member(s) (no message or check-in for {args.days} days); columns: group, user id, name, last seen, last check-in, reminded", file=sys.stderr)
         return 0
 
     return _with_app(args, work)

@@ -298,6 +298,200 @@ class ShopSettings(Section):
         return _checked_ids("item", items)
 
 
+Duration = str  # "10m", "2h", "1d": checked by _duration below
+
+
+def _duration(value: str) -> str:
+    from bot.services.durations import parse_duration
+
+    if parse_duration(value) is None:
+        raise ValueError(f"not a duration: {value!r} (use e.g. \"10m\", \"2h\", \"1d\")")
+    return value
+
+
+FilterAction = Literal["delete_warn", "delete_mute", "report"]
+
+
+class FilterSettings(Section):
+    """What every automatic filter shares: on/off and what happens to a message it catches."""
+
+    enabled: bool = True
+    # delete_warn: delete and warn (warnings escalate); delete_mute: delete and mute for `mute`; report: only tell the moderators.
+    action: FilterAction = "delete_warn"
+    mute: str = "1d"
+
+    _check_mute = field_validator("mute")(classmethod(lambda cls, value: _duration(value)))
+
+
+class AdFilterSettings(FilterSettings):
+    # Sites added to the built-in allow-list (shops, WeChat articles, health authorities...); subdomains count.
+    allow_domains: list[str] = []
+    # Phrases added to the built-in spam vocabulary (代购, 刷单, 兼职...).
+    extra_terms: list[str] = []
+
+
+class FloodFilterSettings(FilterSettings):
+    action: FilterAction = "delete_mute"
+    mute: str = "1h"
+    # More than `messages` messages within `seconds` from one member is a flood.
+    messages: int = Field(default=8, ge=2, le=100)
+    seconds: int = Field(default=10, ge=1, le=600)
+
+
+class CrosspostFilterSettings(FilterSettings):
+    # The same text from one member in this many groups within `minutes` (a mother forwarding a
+    # useful post to two groups is fine; three in minutes looks like a spammer's round).
+    groups: int = Field(default=3, ge=2, le=20)
+    minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # Shorter texts ("好的", "谢谢") are never counted.
+    min_length: int = Field(default=12, ge=1)
+
+
+class BannedWordsSettings(FilterSettings):
+    enabled: bool = False
+    words: list[str] = []
+
+
+class FiltersSettings(Section):
+    ads: AdFilterSettings = AdFilterSettings()
+    qr: FilterSettings = FilterSettings()
+    flood: FloodFilterSettings = FloodFilterSettings()
+    crosspost: CrosspostFilterSettings = CrosspostFilterSettings()
+    banned_words: BannedWordsSettings = BannedWordsSettings()
+
+    def merged(self, overrides: dict[str, Any]) -> FiltersSettings:
+        """These settings with one group's overrides laid over them, filter by filter and key by key."""
+        changed = {}
+        for name, values in overrides.items():
+            base = getattr(self, name)
+            changed[name] = type(base).model_validate({**base.model_dump(), **values})
+        return self.model_copy(update=changed)
+
+
+class LadderStep(Section):
+    # At this many active warnings...
+    warnings: int = Field(ge=1, le=100)
+    # ...mute her for `duration`, or remove her from the group (she may rejoin by invitation).
+    action: Literal["mute", "remove", "ban"]
+    duration: str = "1d"
+
+    _check_duration = field_validator("duration")(classmethod(lambda cls, value: _duration(value)))
+
+
+class CaptchaQuestion(Section):
+    question: Localised
+    # The answers shown as shuffled buttons; `correct` is the index of the right one.
+    answers: list[Localised] = Field(min_length=2, max_length=6)
+    correct: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _correct_in_range(self) -> CaptchaQuestion:
+        if self.correct >= len(self.answers):
+            raise ValueError(f"correct must be an index into answers (0 to {len(self.answers) - 1}, got {self.correct})")
+        return self
+
+
+def _question(zh: str, en: str, answers: list[tuple[str, str]]) -> CaptchaQuestion:
+    return CaptchaQuestion(
+        question=Localised(zh_CN=zh, en=en), answers=[Localised(zh_CN=a, en=b) for a, b in answers], correct=0
+    )
+
+
+DEFAULT_QUESTIONS = [
+    _question("宝宝一般在几个月左右开始添加辅食？", "Around what age do babies usually start solid food?",
+              [("6个月左右", "Around 6 months"), ("出生第一周", "In the first week"), ("3岁以后", "After 3 years")]),
+    _question("新生儿每天大约睡多久？", "About how long does a newborn sleep each day?",
+              [("14到17小时", "14 to 17 hours"), ("2到3小时", "2 to 3 hours"), ("完全不睡", "Not at all")]),
+    _question("坐车时宝宝应该坐在哪里？", "Where should a baby ride in a car?",
+              [("安全座椅里", "In a car seat"), ("大人怀里", "On an adult's lap"), ("副驾驶座上", "Alone in the front seat")]),
+]  # fmt: skip
+
+
+class WelcomeSettings(Section):
+    # Greet new members with the group rules.
+    enabled: bool = True
+    # "button": press "I am a parent, not a bot"; "question": pick the right answer among shuffled buttons; "off".
+    captcha: Literal["button", "question", "off"] = "button"
+    # How long she has to answer ("5m", "90s"...).
+    timeout: str = "5m"
+    # Without a right answer in time: "mute" (a moderator can let her in later: slow parents are not lost) or "remove".
+    on_timeout: Literal["mute", "remove"] = "mute"
+    questions: list[CaptchaQuestion] = Field(default=DEFAULT_QUESTIONS, min_length=1)
+
+    _check_timeout = field_validator("timeout")(classmethod(lambda cls, value: _duration(value)))
+
+
+class CleanupSettings(Section):
+    # Regularly warn and then remove members inactive for `inactive_days` (定期清理不活跃用户). Off by default.
+    enabled: bool = False
+    # Only report to the admin chat what would happen; nobody is warned or removed.
+    dry_run: bool = True
+    inactive_days: int = Field(default=60, ge=7, le=3650)
+    # Days between the warning and the removal (a member who speaks or checks in meanwhile stays).
+    notice_days: int = Field(default=7, ge=1, le=90)
+    # Never removes a member with a check-in within this many days (nor administrators).
+    checkin_days: int = Field(default=60, ge=1, le=3650)
+    # Local time of the daily pass.
+    at: time = time(10, 0)
+
+
+class ModerationSettings(Section):
+    # Telegram user ids who may moderate every group, besides each group's own administrators and the operators.
+    moderators: list[int] = []
+    # Users the automatic filters never act on (a brand's official account, a doctor who shares links).
+    exempt: list[int] = []
+    # Where every moderation action is echoed, with an undo button (defaults to [community].admin_chat_id).
+    log_chat_id: int | None = None
+    # Warnings older than this no longer count towards the ladder.
+    warning_days: int = Field(default=30, ge=1, le=3650)
+    # /mute without a duration.
+    default_mute: str = "1h"
+    # What active warnings lead to; checked after every warning.
+    ladder: list[LadderStep] = [
+        LadderStep(warnings=3, action="mute", duration="1d"),
+        LadderStep(warnings=5, action="remove"),
+    ]
+    # New members may send only text (no media, no links) for this many hours after joining (0 = off).
+    newcomer_hours: int = Field(default=24, ge=0, le=24 * 30)
+    filters: FiltersSettings = FiltersSettings()
+    # Per-group overrides: [moderation.groups."-1001234567890".flood] messages = 15
+    groups: dict[str, dict[str, dict[str, Any]]] = {}
+    welcome: WelcomeSettings = WelcomeSettings()
+    cleanup: CleanupSettings = CleanupSettings()
+
+    _check_mute = field_validator("default_mute")(classmethod(lambda cls, value: _duration(value)))
+
+    @field_validator("ladder")
+    @classmethod
+    def _increasing_steps(cls, ladder: list[LadderStep]) -> list[LadderStep]:
+        counts = [step.warnings for step in ladder]
+        if counts != sorted(set(counts)):
+            raise ValueError(f"ladder steps must have increasing, distinct warning counts (got {counts})")
+        return ladder
+
+    @field_validator("groups")
+    @classmethod
+    def _valid_overrides(cls, groups: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+        for chat_id, overrides in groups.items():
+            if not re.fullmatch(r"-?\d+", chat_id):
+                raise ValueError(f"group {chat_id!r}: the key must be a chat id such as \"-1001234567890\"")
+            unknown = set(overrides) - set(FiltersSettings.model_fields)
+            if unknown:
+                raise ValueError(f"group {chat_id}: unknown filter {sorted(unknown)[0]!r} (filters: {', '.join(FiltersSettings.model_fields)})")
+            for name, values in overrides.items():
+                try:
+                    FiltersSettings().merged({name: values})
+                except ValidationError as exc:
+                    error = exc.errors()[0]
+                    where = ".".join(map(str, (name, *error["loc"])))
+                    raise ValueError(f"group {chat_id}: {where}: {error_message(error)}") from None
+        return groups
+
+    def filters_for(self, chat_id: int) -> FiltersSettings:
+        overrides = self.groups.get(str(chat_id))
+        return self.filters.merged(overrides) if overrides else self.filters
+
+
 class Settings(BaseSettings):
     """The whole configuration. Environment overrides: CRADLE_<SECTION>__<KEY>."""
 
@@ -317,6 +511,7 @@ class Settings(BaseSettings):
     shop: ShopSettings = ShopSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     faq: FaqSettings = FaqSettings()
+    moderation: ModerationSettings = ModerationSettings()
 
     @model_validator(mode="after")
     def _shop_tiers_exist(self) -> Settings:

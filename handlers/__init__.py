@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
-from handlers import awards, badges, checkin, errors, faq, orders, points, privacy, profile, schedule, shares, shop, start, thanks, top
+from handlers import (
+    awards, badges, checkin, errors, faq, guard, moderation, orders, points, privacy, profile, reports, schedule, shares, shop,
+    start, thanks, top, welcome,
+)  # fmt: skip
 from handlers.filters import LooksLikeCommand
 
 
 def install(dispatcher: Dispatcher) -> None:
     errors.register(dispatcher)
     dispatcher.include_routers(
+        guard.make_router(),
+        welcome.make_router(),
         make_command_router(),
         schedule.make_router(),
         faq.make_urgent_router(),
@@ -40,5 +45,7 @@ def make_command_router() -> Router:
         badges.make_router(),
         orders.make_router(),
         faq.make_router(),
+        moderation.make_router(),
+        reports.make_router(),
     )
     return commands

@@ -35,6 +35,7 @@ from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin, PointsM
 from models.common import MEMBERSHIPS, as_date, utc
 from models.engagement import SqlBadgeRepository, SqlShopRepository, SqlStandingsRepository
 from models.faq import SqlFaqRepository
+from models.moderation import SqlModerationRepository
 from models.schedule import SqlScheduleRepository
 from models.engine import make_engine, make_read_engine
 from models.ranges import to_ranges
@@ -148,6 +149,7 @@ class SqlUnitOfWork:
         self.shop = SqlShopRepository(self._connection, resolver, self._storage)
         self.schedule = SqlScheduleRepository(self._connection, resolver, self._storage)
         self.faq = SqlFaqRepository(self._connection, resolver)
+        self.moderation = SqlModerationRepository(self._connection, resolver, self._storage)
         return self
 
     async def commit(self) -> None:

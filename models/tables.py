@@ -346,18 +346,102 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
+class ModerationAction(Base):
+    """Every moderation step, by a moderator or a filter: who, whom, what, why, when and the source message.
+
+    Users are kept as platform ids (not user rows), so a member's /forget leaves the record of a ban.
+    """
+
+    __tablename__ = "moderation_action"
+    __table_args__ = (Index("ix_moderation_action_target", "chat_id", "target_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    target_id: Mapped[str] = mapped_column(String(64))
+    target_name: Mapped[str] = mapped_column(String(256), server_default="")
+    actor_id: Mapped[str | None] = mapped_column(String(64))  # None: the bot on its own (a filter, the ladder, captcha)
+    kind: Mapped[str] = mapped_column(String(16))  # warn, unwarn, mute, unmute, kick, ban, unban, delete, refused
+    reason: Mapped[str] = mapped_column(String(400), server_default="")
+    filter: Mapped[str | None] = mapped_column(String(32))
+    source_message_id: Mapped[str | None] = mapped_column(String(32))
+    until_at: Mapped[datetime | None] = mapped_column(Timestamp)  # a warning's expiry, a mute's end
+    outcome: Mapped[str] = mapped_column(String(16), server_default="done")  # done, or why the platform refused
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    undone_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    undone_by: Mapped[str | None] = mapped_column(String(64))
+    log_message_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class MemberJoin(Base):
+    """A join seen by the bot: the newcomer period, and the captcha while she has not answered it."""
+
+    __tablename__ = "member_join"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), server_default="")
+    joined_at: Mapped[datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(16))  # verifying, passed, failed, none (no captcha), trusted (added by a moderator)
+    join_message_id: Mapped[str | None] = mapped_column(String(32))
+    welcome_message_id: Mapped[str | None] = mapped_column(String(32))
+    question: Mapped[int | None] = mapped_column(Integer)  # index into the configured questions
+    answer: Mapped[int | None] = mapped_column(Integer)  # the button that is right
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    deadline_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
+
+
+class ReportedMessage(Base):
+    """A message members reported; further reports of it are merged into one moderators' alert."""
+
+    __tablename__ = "reported_message"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    alert_message_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Report(Base):
+    __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", "reporter_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(32))
+    reporter_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(400), server_default="")
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CleanupNotice(Base):
+    """An inactive member told she will be removed; removal comes `notice_days` later unless she returns."""
+
+    __tablename__ = "cleanup_notice"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    noticed_at: Mapped[datetime] = mapped_column(Timestamp)
+    removed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 __all__ = [
     "Base",
     "Chat",
     "Checkin",
+    "CleanupNotice",
     "ContentFingerprint",
     "DailyActivity",
     "LedgerEntry",
     "MemberBadge",
+    "MemberJoin",
     "MemberProfile",
     "Membership",
+    "ModerationAction",
     "PointsDaily",
     "ProcessedUpdate",
+    "Report",
+    "ReportedMessage",
     "Season",
     "SeasonStanding",
     "ShopOrder",

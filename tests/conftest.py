@@ -17,6 +17,11 @@ from models import migrate
 PG_ENV = "CRADLE_TEST_DATABASE_URL"
 PG_SKIP = f"{PG_ENV} is not set: PostgreSQL tests skipped (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
 TABLES = (
+    "moderation_action",
+    "member_join",
+    "report",
+    "reported_message",
+    "cleanup_notice",
     "faq_question",
     "poll_vote",
     "scheduled_poll",

@@ -396,6 +396,7 @@ class UnitOfWork(Protocol):
     shop: ShopRepository
     schedule: ScheduleRepository
     faq: FaqRepository
+    moderation: ModerationRepository
 
     async def commit(self) -> None: ...
 
@@ -471,3 +472,169 @@ class Notifier(Protocol):
     async def to_user(self, user: UserRef, text: str) -> bool:
         """Write to a member privately; False if she has not started the bot or blocked it."""
         ...
+
+
+# ---------------------------------------------------------------- moderation
+
+# What a platform answered to a moderation step: done, or why not.
+#   no_rights: the bot is not an administrator with the right it needs; target_admin: she is an administrator;
+#   not_found: the message or member is gone; failed: anything else (logged).
+Outcome = str
+DONE = "done"
+
+
+class GroupControl(Protocol):
+    """Moderation steps in a group; each platform implements it. Never raises for expected refusals."""
+
+    async def restrict(self, chat: ChatRef, user: UserRef, until: datetime | None, *, text_only: bool = False) -> Outcome:
+        """Mute (``text_only``: may send text but no media or links) until ``until`` (None: until lifted)."""
+        ...
+
+    async def release(self, chat: ChatRef, user: UserRef) -> Outcome:
+        """Give back the group's normal permissions."""
+        ...
+
+    async def remove(self, chat: ChatRef, user: UserRef) -> Outcome:
+        """Remove from the group; she may come back with an invitation."""
+        ...
+
+    async def ban(self, chat: ChatRef, user: UserRef) -> Outcome: ...
+
+    async def unban(self, chat: ChatRef, user: UserRef) -> Outcome: ...
+
+    async def delete(self, chat: ChatRef, message_id: str) -> Outcome: ...
+
+    async def is_admin(self, chat: ChatRef, user: UserRef) -> bool: ...
+
+
+class ModerationLog(Protocol):
+    """The moderation log chat: one message per action, with an undo button when it can be undone."""
+
+    async def publish(self, text: str, *, undo: tuple[str, int] | None) -> str | None:
+        """Post ``text``; ``undo`` is (button label, action id). Returns the message id."""
+        ...
+
+    async def amend(self, message_id: str, text: str) -> None:
+        """Replace a published entry's text and drop its button (after an undo)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewAction:
+    chat: ChatRef
+    target: UserRef
+    target_name: str
+    actor: UserRef | None  # None: the bot on its own
+    kind: str
+    reason: str
+    at: datetime
+    filter: str | None = None
+    source_message_id: str | None = None
+    until: datetime | None = None
+    outcome: Outcome = DONE
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    id: int
+    chat: ChatRef
+    target: UserRef
+    target_name: str
+    actor: UserRef | None
+    kind: str
+    reason: str
+    at: datetime
+    filter: str | None
+    source_message_id: str | None
+    until: datetime | None
+    outcome: Outcome
+    undone_at: datetime | None
+    undone_by: UserRef | None
+    log_message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRecord:
+    chat: ChatRef
+    user: UserRef
+    name: str
+    joined_at: datetime
+    status: str  # verifying, passed, failed, none
+    join_message_id: str | None = None
+    welcome_message_id: str | None = None
+    question: int | None = None
+    answer: int | None = None
+    attempts: int = 0
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutcome:
+    new: bool  # False: this member had reported this message already
+    reports: int  # how many members have reported it
+    alert_message_id: str | None  # the moderators' alert, once sent
+
+
+@dataclass(frozen=True, slots=True)
+class InactiveMember:
+    member: MemberRef
+    info: UserInfo
+    last_seen: datetime | None  # her last message or check-in, or her join when she never spoke
+    last_checkin: date | None
+    noticed_at: datetime | None  # when the clean-up warned her
+
+
+class ModerationRepository(Protocol):
+    async def add(self, action: NewAction) -> int: ...
+
+    async def get(self, action_id: int) -> ActionRecord | None: ...
+
+    async def history(self, chat: ChatRef, target: UserRef, *, kinds: Sequence[str] = (), limit: int = 20) -> list[ActionRecord]:
+        """Newest first."""
+        ...
+
+    async def active_warnings(self, chat: ChatRef, target: UserRef, now: datetime) -> list[ActionRecord]:
+        """Warnings not undone and not expired, oldest first."""
+        ...
+
+    async def mark_undone(self, action_id: int, by: UserRef | None, at: datetime) -> bool:
+        """False when it was undone already (another moderator was quicker)."""
+        ...
+
+    async def set_log_message(self, action_id: int, message_id: str) -> None: ...
+
+    async def save_join(self, join: JoinRecord) -> None:
+        """Insert or replace her join record for that chat."""
+        ...
+
+    async def join(self, chat: ChatRef, user: UserRef) -> JoinRecord | None: ...
+
+    async def settle_join(self, chat: ChatRef, user: UserRef, status: str) -> bool:
+        """verifying -> ``status``; False when it was settled already."""
+        ...
+
+    async def add_attempt(self, chat: ChatRef, user: UserRef) -> int:
+        """Count a wrong captcha answer; the attempts so far."""
+        ...
+
+    async def due_captchas(self, now: datetime) -> list[JoinRecord]: ...
+
+    async def joins_since(self, since: datetime) -> list[JoinRecord]: ...
+
+    async def add_report(
+        self, chat: ChatRef, message_id: str, target: UserRef | None, reporter: UserRef, reason: str, at: datetime
+    ) -> ReportOutcome: ...
+
+    async def set_report_alert(self, chat: ChatRef, message_id: str, alert_message_id: str) -> None: ...
+
+    async def inactive(
+        self, chat: ChatRef | None, idle_since: datetime, checkin_since: date
+    ) -> list[InactiveMember]:
+        """Members still in the group, not seen since ``idle_since`` and with no check-in since ``checkin_since``."""
+        ...
+
+    async def notice(self, members: Sequence[MemberRef], at: datetime) -> None: ...
+
+    async def forget_notices(self, members: Sequence[MemberRef]) -> None: ...
+
+    async def mark_removed(self, member: MemberRef, at: datetime) -> None: ...

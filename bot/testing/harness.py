@@ -13,8 +13,7 @@ from aiogram.types import Update
 
 from bot.app import build_app, build_dispatcher
 from bot.config import Settings
-from bot.platforms.telegram.notifier import TelegramNotifier
-from bot.platforms.telegram.refs import PLATFORM
+from bot.platforms.telegram.runner import attach
 from bot.services.ports import Clock
 from bot.testing.fake_bot_api import FakeTelegram
 from bot.testing.session import FakeSession
@@ -26,7 +25,7 @@ class BotHarness:
         self.app = build_app(settings, clock=clock)
         self.dispatcher = build_dispatcher(self.app)
         self.bot = Bot(self.fake.token, session=FakeSession(self.fake))
-        self.app.notifiers.register(PLATFORM, TelegramNotifier(self.bot))
+        attach(self.bot, self.app)
         self.app.background_achievements = False  # deterministic: tests call settle()
         self.app.background_content = False  # and posts.tick() at the times they set
 

@@ -4,7 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.config import CommunitySettings, DatabaseSettings, PointsSettings, Settings
+from bot.config import (
+    CommunitySettings, DatabaseSettings, FiltersSettings, FloodFilterSettings, ModerationSettings, PointsSettings, Settings,
+)  # fmt: skip
 from bot.testing.clock import ManualClock
 from bot.testing.fake_bot_api import FakeTelegram
 from bot.testing.harness import BotHarness
@@ -22,6 +24,8 @@ def settings_for(database_url: str, **community: object) -> Settings:
         database=DatabaseSettings(url=database_url),
         community=CommunitySettings(name="Test Mamas", operators=[999], **community),
         points=PointsSettings(checkin=10, streak_bonus={3: 2, 7: 5}),
+        # Tests send bursts of messages at one instant of a manual clock: a flood, but not what they test.
+        moderation=ModerationSettings(filters=FiltersSettings(flood=FloodFilterSettings(enabled=False))),
     )
 
 
@@ -39,3 +43,19 @@ async def harness(database_url, clock):
     fake.add_user(BOB, "Bob", language_code="en")
     async with BotHarness(settings_for(database_url), fake=fake, clock=clock) as harness:
         yield harness
+
+
+@pytest.fixture
+async def start_bot(clock):
+    """Starts harnesses a test builds with its own fake and settings; stops them all afterwards."""
+    started: list[BotHarness] = []
+
+    async def start(settings: Settings, fake: FakeTelegram) -> BotHarness:
+        harness = BotHarness(settings, fake=fake, clock=clock)
+        await harness.__aenter__()
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        await harness.__aexit__(None, None, None)

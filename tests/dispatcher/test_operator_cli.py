@@ -1,9 +1,10 @@
 """Operator commands against the bot's database: seasons, tier lists for perks, orders."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from bot.cli import main
-from tests.dispatcher.conftest import ALICE, BOB, GROUP
+from tests.dispatcher.conftest import ALICE, BOB, GROUP, OTHER_GROUP
 
 OPERATOR = 999
 
@@ -41,3 +42,25 @@ async def test_operators_list_members_at_a_tier_season_start_and_handle_orders(h
     assert await harness.app.leaderboard.refresh_season() is True
     await harness.say(GROUP, BOB, "/top all")
     assert harness.replies(GROUP)[-1].startswith("🏆 Season leaders in this group · 2027-spring\nNo points yet")
+
+
+async def test_members_inactive_lists_members_quiet_for_that_many_days(harness, clock, database_url, tmp_path, capsys):
+    now = datetime.now(UTC)  # the command runs on the real clock
+    clock.set(now - timedelta(days=90))
+    await harness.say(GROUP, ALICE, "早上好")
+    clock.set(now - timedelta(days=10))
+    await harness.say(GROUP, BOB, "morning")
+    await harness.settle()
+    capsys.readouterr()
+
+    assert await cli(tmp_path, database_url, "members", "inactive", "--days", "60") == 0
+    out = capsys.readouterr()
+    [line] = out.out.splitlines()
+    assert line.startswith(f"{GROUP}\t{ALICE}\tAlice\t{(now - timedelta(days=90)):%Y-%m-%d}\t-\t-")
+    assert out.err.startswith("1 inactive member(s)")
+    assert await cli(tmp_path, database_url, "members", "inactive", "--days", "5", "--group", str(GROUP)) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert await cli(tmp_path, database_url, "members", "inactive", "--days", "5", "--group", str(OTHER_GROUP)) == 0
+    assert capsys.readouterr().out == ""
+    assert await cli(tmp_path, database_url, "members", "inactive", "--group", "family") == 2
+    assert "--group must be a chat id" in capsys.readouterr().err

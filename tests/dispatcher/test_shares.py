@@ -25,7 +25,7 @@ async def share_points(harness) -> list[tuple[str, int]]:
 async def test_a_photo_with_a_caption_a_link_and_a_long_post_each_pay_silently(harness):
     await harness.feed(harness.fake.user_message(GROUP, ALICE, photo=True, caption="今天的辅食：南瓜泥"))
     await harness.say(
-        GROUP, ALICE, "这篇讲得很清楚 https://example.org/solids", entities=[{"type": "url", "offset": 8, "length": 25}]
+        GROUP, ALICE, "这篇讲得很清楚 https://zhihu.com/solids", entities=[{"type": "url", "offset": 8, "length": 23}]
     )
     await harness.say(GROUP, ALICE, LONG_POST)
     assert await share_points(harness) == [("media", 5), ("link", 5), ("post", 5)]
@@ -57,7 +57,7 @@ async def test_the_same_text_again_within_a_day_earns_nothing_even_reformatted_o
 
 
 async def test_the_same_link_is_one_share_per_day(harness):
-    for user, url in ((ALICE, "https://Example.org/solids/"), (BOB, "https://example.org/solids#top")):
+    for user, url in ((ALICE, "https://Zhihu.com/solids/"), (BOB, "https://zhihu.com/solids#top")):
         await harness.say(GROUP, user, f"看看 {url}", entities=[{"type": "url", "offset": 3, "length": len(url)}])
     assert len(await share_points(harness)) == 1
 

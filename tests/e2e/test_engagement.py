@@ -117,7 +117,7 @@ async def test_shares_pay_their_author_silently_and_show_in_points(fake_server, 
         fake.user_message(GROUP, MAMA, "早上好呀")  # chit-chat: nothing
         fake.user_message(GROUP, MAMA, photo=True)  # a photo without a caption: nothing
         fake.user_message(GROUP, MAMA, photo=True, caption="今天的辅食：南瓜泥")
-        url = "https://example.org/solids"
+        url = "https://zhihu.com/solids"
         fake.user_message(GROUP, MAMA, f"这篇讲得很清楚 {url}", entities=[{"type": "url", "offset": 8, "length": len(url)}])
         fake.user_message(GROUP, MAMA, LONG_POST)
         await wait_for_value(database_url, shares, 15)

@@ -80,7 +80,7 @@ async def test_bot_with_privacy_mode_on_warns_the_admin_chat(database_url, tmp_p
             [warning] = await fake.wait_for_message(-100999, contains="隐私模式", timeout=10)
             assert "/setprivacy" in warning["text"]
             menus = fake.commands({"type": "all_group_chats"}, "zh")
-            assert [c["command"] for c in menus] == ["checkin", "points", "me", "top", "shop", "ask", "rules", "help"]
+            assert [c["command"] for c in menus] == ["checkin", "points", "me", "top", "shop", "ask", "rules", "report", "help"]
         finally:
             await bot.stop()
 

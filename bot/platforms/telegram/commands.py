@@ -7,7 +7,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandSc
 
 from bot.i18n import I18n
 
-GROUP_COMMANDS = ("checkin", "points", "me", "top", "shop", "ask", "rules", "help")  # moderator commands stay out of members' menus
+GROUP_COMMANDS = ("checkin", "points", "me", "top", "shop", "ask", "rules", "report", "help")  # moderator commands stay out of members' menus
 PRIVATE_COMMANDS = ("start", "help", "ask", "profile", "mydata", "forgetme")
 # Telegram matches the user's language by its two-letter code; "" is the fallback for everyone else.
 MENU_LANGUAGES = {"zh": "zh-CN", "en": "en"}

@@ -1,4 +1,5 @@
-"""Who may moderate a group: its Telegram administrators (cached) and the configured operators."""
+"""Who may moderate a group: its Telegram administrators (cached, refreshed on chat_member changes),
+the configured operators and the configured moderators."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ class Moderators:
     async def can_moderate(self, bot: Bot, chat_id: int, user_id: int) -> bool:
         if user_id in self._operators:
             return True
+        return user_id in await self._chat_admins(bot, chat_id)
+
+    async def is_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
+        """A Telegram administrator of the chat (operators who are not are not included)."""
         return user_id in await self._chat_admins(bot, chat_id)
 
     def forget(self, chat_id: int) -> None:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.app import App, build_dispatcher
 from bot.domain import ChatRef
+from bot.platforms.telegram.group_control import TelegramGroupControl, TelegramModerationLog
 from bot.platforms.telegram.notifier import TelegramNotifier
 from bot.platforms.telegram.sender import Limits, Sender
 from bot.platforms.telegram.refs import PLATFORM
@@ -55,7 +56,7 @@ async def prepare(bot: Bot, app: App) -> None:
         ) from None
     logger.info("connected as @%s (id %s)", me.username, me.id)
     install_sender(bot, app)
-    app.notifiers.register(PLATFORM, TelegramNotifier(bot))
+    attach(bot, app)
     # SIGHUP reloads the schedule file (it is also reloaded when it changes).
     asyncio.get_running_loop().add_signal_handler(
         signal.SIGHUP, lambda: asyncio.ensure_future(app.schedule_watcher.reload())
@@ -70,6 +71,14 @@ async def prepare(bot: Bot, app: App) -> None:
                 await bot.send_message(admin_chat, t("admin.privacy_mode_on"))
             except TelegramAPIError as exc:
                 logger.warning("could not warn the admin chat %s: %s", admin_chat, exc)
+
+
+def attach(bot: Bot, app: App) -> None:
+    """Give the services their Telegram ports: messages, moderation steps and the moderation log chat."""
+    app.notifiers.register(PLATFORM, TelegramNotifier(bot))
+    app.controls.register(PLATFORM, TelegramGroupControl(bot, app.moderators))
+    log_chat = app.settings.moderation.log_chat_id or app.settings.community.admin_chat_id
+    app.moderation.log = TelegramModerationLog(bot, log_chat) if log_chat is not None else None
 
 
 def install_sender(bot: Bot, app: App) -> Sender:

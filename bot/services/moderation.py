@@ -1,0 +1,325 @@
+"""Moderation: warnings with an escalation ladder, mutes and removals, undo, and the log.
+
+Every step is stored (who, whom, what, why, when, the source message) whether a moderator or a filter
+took it, and whether or not the platform carried it out: a refusal (the bot lacks the right, she is an
+administrator) is stored with that outcome and reported to whoever asked. Platform steps go through
+the ``GroupControl`` port, the log chat through ``ModerationLog``; both may be absent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain import ChatRef, UserInfo, UserRef
+from bot.i18n import Translator
+from bot.services.durations import format_duration
+from bot.services.errors import DomainError
+from bot.services.ports import (
+    DONE,
+    ActionRecord,
+    Clock,
+    GroupControl,
+    ModerationLog,
+    NewAction,
+    Outcome,
+    UnitOfWorkFactory,
+)
+
+logger = logging.getLogger(__name__)
+
+# Kinds that change something on the platform, and what undoes each.
+UNDO = {"warn": "unwarn", "mute": "unmute", "ban": "unban", "kick": "unban"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """At ``warnings`` active warnings: mute for ``duration``, remove, or ban."""
+
+    warnings: int
+    action: str  # mute, remove, ban
+    duration: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    ladder: tuple[Step, ...]
+    warning_lifetime: timedelta
+    default_mute: timedelta
+
+    def step_for(self, warnings: int) -> Step | None:
+        """The highest step reached: the fourth warning on a 3 -> mute ladder mutes again."""
+        reached = [step for step in self.ladder if step.warnings <= warnings]
+        return reached[-1] if reached else None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone moderation is about, as the adapter saw her."""
+
+    user: UserRef
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """One stored action and what the platform answered."""
+
+    record: ActionRecord
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.record.outcome
+
+    @property
+    def ok(self) -> bool:
+        return self.record.outcome == DONE
+
+
+@dataclass(frozen=True, slots=True)
+class Warned:
+    warning: ActionRecord
+    active: int  # active warnings now, this one included
+    limit: int | None  # the next ladder step's count, if any
+    escalation: Done | None  # the ladder's mute or removal, when this warning reached a step
+
+
+class NothingToUndo(DomainError):
+    code = "moderation.nothing_to_undo"
+
+
+class ControlMissing(DomainError):
+    code = "moderation.no_control"
+
+
+class ModerationControls:
+    """One GroupControl per platform, registered when the platform starts."""
+
+    def __init__(self) -> None:
+        self._by_platform: dict[str, GroupControl] = {}
+
+    def register(self, platform: str, control: GroupControl) -> None:
+        self._by_platform[platform] = control
+
+    def get(self, platform: str) -> GroupControl:
+        control = self._by_platform.get(platform)
+        if control is None:
+            raise ControlMissing()
+        return control
+
+
+class ModerationService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        controls: ModerationControls,
+        policy: Policy,
+        *,
+        log_translator: Callable[[], Translator] | None = None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._controls = controls
+        self.policy = policy
+        self._log_translator = log_translator
+        # The log chat, attached by the platform when it starts (none configured: actions are only stored).
+        self.log: ModerationLog | None = None
+
+    # ------------------------------------------------------------ warnings
+
+    async def warn(
+        self, chat: ChatRef, target: Person, actor: UserRef | None, reason: str, *,
+        source_message_id: str | None = None, filter: str | None = None,
+    ) -> Warned:  # fmt: skip
+        """Store a warning; when active warnings reach a ladder step, carry the step out."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            warning_id = await uow.moderation.add(NewAction(
+                chat, target.user, target.name, actor, "warn", reason, now, filter=filter,
+                source_message_id=source_message_id, until=now + self.policy.warning_lifetime,
+            ))  # fmt: skip
+            active = await uow.moderation.active_warnings(chat, target.user, now)
+            warning = await uow.moderation.get(warning_id)
+            await uow.commit()
+        assert warning is not None
+        await self._publish(warning)
+        step = self.policy.step_for(len(active))
+        escalation = None
+        if step is not None and len(active) >= step.warnings:
+            why = f"{len(active)} warnings"
+            kind = {"mute": "mute", "remove": "kick", "ban": "ban"}[step.action]
+            escalation = await self.act(kind, chat, target, None, why, duration=step.duration, source_message_id=source_message_id)
+        later = [step.warnings for step in self.policy.ladder if step.warnings > len(active)]
+        return Warned(warning, len(active), later[0] if later else None, escalation)
+
+    async def unwarn(self, chat: ChatRef, target: Person, actor: UserRef) -> Done:
+        """Withdraw her newest active warning."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            active = await uow.moderation.active_warnings(chat, target.user, now)
+            if not active:
+                raise NothingToUndo()
+            await uow.moderation.mark_undone(active[-1].id, actor, now)
+            record_id = await uow.moderation.add(NewAction(chat, target.user, target.name, actor, "unwarn", "", now))
+            record = await uow.moderation.get(record_id)
+            await uow.commit()
+        assert record is not None
+        await self._amend_undone(active[-1], actor)
+        await self._publish(record)
+        return Done(record)
+
+    async def warnings(self, chat: ChatRef, target: UserRef) -> list[ActionRecord]:
+        async with self._uow(read_only=True) as uow:
+            return await uow.moderation.active_warnings(chat, target, self._clock.now())
+
+    # ------------------------------------------------------------ platform steps
+
+    async def act(
+        self, kind: str, chat: ChatRef, target: Person, actor: UserRef | None, reason: str, *,
+        duration: timedelta | None = None, source_message_id: str | None = None, filter: str | None = None,
+        publish: bool = True,
+    ) -> Done:  # fmt: skip
+        """mute, unmute, kick, ban, unban or delete (``source_message_id`` is the message): do it, then store it.
+
+        ``publish=False`` stores without a log-chat entry (the rest of a flood: one entry tells it)."""
+        control = self._controls.get(chat.platform)
+        now = self._clock.now()
+        until = now + (duration or self.policy.default_mute) if kind == "mute" else None
+        if kind == "mute":
+            outcome = await control.restrict(chat, target.user, until)
+        elif kind == "unmute":
+            outcome = await control.release(chat, target.user)
+        elif kind == "kick":
+            outcome = await control.remove(chat, target.user)
+        elif kind == "ban":
+            outcome = await control.ban(chat, target.user)
+        elif kind == "unban":
+            outcome = await control.unban(chat, target.user)
+        elif kind == "delete":
+            assert source_message_id is not None
+            outcome = await control.delete(chat, source_message_id)
+        else:
+            raise ValueError(f"unknown moderation step {kind!r}")
+        return await self.record(NewAction(
+            chat, target.user, target.name, actor, kind, reason, now, filter=filter,
+            source_message_id=source_message_id, until=until, outcome=outcome,
+        ), publish=publish)  # fmt: skip
+
+    async def record(self, action: NewAction, *, publish: bool = True) -> Done:
+        """Store an action taken elsewhere (a captcha mute, a refused attempt) and log it."""
+        async with self._uow() as uow:
+            action_id = await uow.moderation.add(action)
+            record = await uow.moderation.get(action_id)
+            await uow.commit()
+        assert record is not None
+        if publish and action.kind != "refused":
+            await self._publish(record)
+        return Done(record)
+
+    async def undo(self, action_id: int, by: UserRef) -> tuple[ActionRecord, Done | None]:
+        """Reverse an action from the log: withdraw a warning, lift a mute or a ban.
+
+        Returns the original and the reversing step (None for a warning, which needs no platform step).
+        """
+        async with self._uow(read_only=True) as uow:
+            original = await uow.moderation.get(action_id)
+        if original is None or original.kind not in UNDO or original.undone_at is not None or original.outcome != DONE:
+            raise NothingToUndo()
+        target = Person(original.target, original.target_name)
+        reverse: Done | None = None
+        if original.kind != "warn":
+            reverse = await self.act(UNDO[original.kind], original.chat, target, by, f"undo #{original.id}")
+            if not reverse.ok:
+                return original, reverse
+        now = self._clock.now()
+        async with self._uow() as uow:
+            changed = await uow.moderation.mark_undone(original.id, by, now)
+            if changed and original.kind == "warn":
+                await uow.moderation.add(NewAction(original.chat, original.target, original.target_name, by, "unwarn", f"undo #{original.id}", now))
+            await uow.commit()
+        if not changed:
+            raise NothingToUndo()
+        await self._amend_undone(original, by)
+        return original, reverse
+
+    async def find(self, chat: ChatRef, who: str) -> tuple[Person, UserInfo | None] | None:
+        """A member named by @username (as last seen in this chat) or by her numeric id."""
+        async with self._uow(read_only=True) as uow:
+            if who.startswith("@"):
+                found = await uow.members.find_by_username(chat, who[1:])
+                if found is None:
+                    return None
+                user = found.user
+            elif who.isdigit():
+                user = UserRef(chat.platform, who)
+            else:
+                return None
+            info = (await uow.members.users([user])).get(user)
+        name = (info.display_name if info else "") or who
+        return Person(user, name), info
+
+    async def action(self, action_id: int) -> ActionRecord | None:
+        async with self._uow(read_only=True) as uow:
+            return await uow.moderation.get(action_id)
+
+    async def history(self, chat: ChatRef, target: UserRef, limit: int = 10) -> list[ActionRecord]:
+        async with self._uow(read_only=True) as uow:
+            return await uow.moderation.history(chat, target, limit=limit)
+
+    # ------------------------------------------------------------ the log chat
+
+    def describe(self, record: ActionRecord, t: Translator) -> str:
+        """One log line: what, whom, by whom, why, where."""
+        actor = t("moderation.log_by_bot") if record.actor is None else record.actor.external_id
+        extra = ""
+        if record.kind == "mute" and record.until is not None:
+            extra = t("moderation.log_for", duration=format_duration(record.until - record.at))
+        if record.filter:
+            extra += t("moderation.log_filter", filter=t(f"moderation.filter_{record.filter}"))
+        if record.outcome != DONE:
+            extra += t("moderation.log_refused", why=t(f"moderation.outcome_{record.outcome}"))
+        return t(
+            "moderation.log_line",
+            id=record.id,
+            action=t(f"moderation.kind_{record.kind}"),
+            target=record.target_name or record.target.external_id,
+            target_id=record.target.external_id,
+            actor=actor,
+            chat=record.chat.external_id,
+            reason=record.reason or "-",
+            extra=extra,
+        )
+
+    async def _publish(self, record: ActionRecord) -> None:
+        log = self.log
+        if log is None or self._log_translator is None:
+            return
+        t = self._log_translator()
+        undo = (t("moderation.undo_button"), record.id) if record.kind in UNDO and record.outcome == DONE else None
+        try:
+            message_id = await log.publish(self.describe(record, t), undo=undo)
+        except Exception:  # the log is a copy; the action is stored either way
+            logger.exception("could not publish moderation action %s to the log chat", record.id)
+            return
+        if message_id is not None:
+            async with self._uow() as uow:
+                await uow.moderation.set_log_message(record.id, message_id)
+                await uow.commit()
+
+    async def _amend_undone(self, original: ActionRecord, by: UserRef | None) -> None:
+        log = self.log
+        if log is None or self._log_translator is None:
+            return
+        async with self._uow(read_only=True) as uow:
+            current = await uow.moderation.get(original.id)
+        if current is None or current.log_message_id is None:
+            return
+        t = self._log_translator()
+        text = self.describe(current, t) + "\n" + t("moderation.log_undone", by=by.external_id if by else "-")
+        try:
+            await log.amend(current.log_message_id, text)
+        except Exception:
+            logger.exception("could not amend log entry of action %s", original.id)

@@ -1,0 +1,204 @@
+"""New members: the greeting with the rules, the captcha, and the first day's limits.
+
+A join is stored before anything is sent, so a restart does not forget a pending captcha: the
+expiry pass (every few seconds) finds it by its deadline. A member who does not answer in time is
+muted (the default, so a slow parent is not lost: moderators let her in from the log) or removed,
+and the join message and the greeting are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.domain import ChatRef, UserRef
+from bot.services.guard import Guard
+from bot.services.moderation import ModerationControls, ModerationService, Person
+from bot.services.ports import DONE, Clock, JoinRecord, NewAction, Outcome, UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+WRONG_ANSWERS_ALLOWED = 2  # the third wrong answer fails at once
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: dict[str, str]  # by language
+    answers: tuple[dict[str, str], ...]
+    correct: int
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomePolicy:
+    enabled: bool = True
+    captcha: str = "button"  # button, question, off
+    timeout: timedelta = timedelta(minutes=5)
+    on_timeout: str = "mute"  # mute, remove
+    questions: tuple[Question, ...] = ()
+    newcomer: timedelta = timedelta(hours=24)  # text only for this long after joining
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """What the adapter should post: a greeting, and a captcha when ``captcha`` is set."""
+
+    join: JoinRecord
+    captcha: str | None  # button, question, or None
+    question: Question | None = None
+    order: tuple[int, ...] = ()  # the question's answers in the order shown
+    restricted: Outcome = DONE
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    result: str  # passed, wrong, failed, not_yours, settled
+    attempts_left: int = 0
+
+
+class WelcomeService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        controls: ModerationControls,
+        moderation: ModerationService,
+        guard: Guard,
+        policy: WelcomePolicy,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._controls = controls
+        self._moderation = moderation
+        self._guard = guard
+        self.policy = policy
+        self._rng = rng or random.Random()
+        self._expiring = asyncio.Lock()  # one expiry pass at a time; close() waits for it
+        self._closed = False
+
+    async def joined(
+        self, chat: ChatRef, person: Person, join_message_id: str | None, at: datetime, *, trusted: bool = False
+    ) -> Welcome:
+        """Record the join and apply the limits; the caller posts the greeting and calls ``posted``.
+
+        ``trusted``: a moderator added her, or she is on the allow-list: no captcha and no first-day limits."""
+        policy = self.policy
+        control = self._controls.get(chat.platform)
+        captcha = policy.captcha if policy.enabled and policy.captcha != "off" and not trusted else None
+        question, order, answer = None, (), None
+        if captcha == "question" and policy.questions:
+            index = self._rng.randrange(len(policy.questions))
+            question = policy.questions[index]
+            order = tuple(self._rng.sample(range(len(question.answers)), len(question.answers)))
+            answer = order.index(question.correct)
+        elif captcha == "button":
+            answer = 0
+        join = JoinRecord(
+            chat=chat, user=person.user, name=person.name, joined_at=at,
+            status="verifying" if captcha else ("trusted" if trusted else "none"), join_message_id=join_message_id,
+            question=policy.questions.index(question) if question is not None else None, answer=answer,
+            deadline=self._clock.now() + policy.timeout if captcha else None,
+        )  # fmt: skip
+        async with self._uow() as uow:
+            await uow.moderation.save_join(join)
+            await uow.commit()
+        if trusted:
+            return Welcome(join, None)
+        self._guard.joined(chat, person.user, at)
+        if captcha:
+            restricted = await control.restrict(chat, person.user, None)
+        elif policy.newcomer > timedelta(0):
+            restricted = await control.restrict(chat, person.user, at + policy.newcomer, text_only=True)
+        else:
+            restricted = DONE
+        if restricted != DONE:
+            logger.warning("could not restrict a new member in %s: %s", chat.external_id, restricted)
+        return Welcome(join, captcha, question, order, restricted)
+
+    async def posted(self, join: JoinRecord, welcome_message_id: str | None) -> None:
+        if welcome_message_id is None:
+            return
+        async with self._uow() as uow:
+            await uow.moderation.save_join(replace(join, welcome_message_id=welcome_message_id))
+            await uow.commit()
+
+    async def answer(self, chat: ChatRef, user: UserRef, owner: UserRef, choice: int) -> Answer:
+        """``user`` pressed button ``choice`` of ``owner``'s captcha."""
+        if user != owner:
+            return Answer("not_yours")
+        async with self._uow() as uow:
+            join = await uow.moderation.join(chat, user)
+            if join is None or join.status != "verifying":
+                return Answer("settled")
+            right = choice == join.answer
+            if right:
+                passed = await uow.moderation.settle_join(chat, user, "passed")
+            else:
+                attempts = await uow.moderation.add_attempt(chat, user)
+            await uow.commit()
+        if not right:
+            if attempts > WRONG_ANSWERS_ALLOWED:
+                await self._fail(join)
+                return Answer("failed")
+            return Answer("wrong", WRONG_ANSWERS_ALLOWED + 1 - attempts)
+        if not passed:
+            return Answer("settled")
+        control = self._controls.get(chat.platform)
+        newcomer_until = join.joined_at + self.policy.newcomer
+        if self.policy.newcomer > timedelta(0) and newcomer_until > self._clock.now():
+            await control.restrict(chat, user, newcomer_until, text_only=True)
+        else:
+            await control.release(chat, user)
+        return Answer("passed")
+
+    async def expire(self) -> list[JoinRecord]:
+        """Settle the captchas whose time ran out; the ones this call settled."""
+        async with self._expiring:
+            if self._closed:
+                return []
+            async with self._uow(read_only=True) as uow:
+                due = await uow.moderation.due_captchas(self._clock.now())
+            settled = []
+            for join in due:
+                if await self._fail(join):
+                    settled.append(join)
+            return settled
+
+    async def close(self) -> None:
+        """Let a running expiry pass finish (shutting the scheduler down would cancel it halfway)."""
+        async with self._expiring:
+            self._closed = True
+
+    async def load(self) -> None:
+        """Give the filters the members still in their first day (after a restart)."""
+        since = self._clock.now() - self.policy.newcomer
+        async with self._uow(read_only=True) as uow:
+            joins = await uow.moderation.joins_since(since)
+        self._guard.load_joins((join.chat, join.user, join.joined_at) for join in joins if join.status not in ("failed", "trusted"))
+
+    async def _fail(self, join: JoinRecord) -> bool:
+        async with self._uow() as uow:
+            failed = await uow.moderation.settle_join(join.chat, join.user, "failed")
+            await uow.commit()
+        if not failed:
+            return False  # answered, or another instance got there first
+        control = self._controls.get(join.chat.platform)
+        for message_id in (join.join_message_id, join.welcome_message_id):
+            if message_id is not None:
+                await control.delete(join.chat, message_id)
+        person = Person(join.user, join.name)
+        if self.policy.on_timeout == "remove":
+            outcome = await control.remove(join.chat, join.user)
+            kind, until = "kick", None
+        else:
+            # Muted until a moderator lets her in (she already is, unless the bot lacked the right then).
+            outcome, kind, until = await control.restrict(join.chat, join.user, None), "mute", None
+        await self._moderation.record(
+            NewAction(join.chat, person.user, person.name, None, kind, "captcha", self._clock.now(), filter="captcha", until=until, outcome=outcome)
+        )
+        return True
+

@@ -1,0 +1,111 @@
+"""New members: the greeting with the rules and the captcha buttons; and keeping the admin list fresh."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Filter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.domain import UserRef
+from bot.i18n import I18n, Translator, pick
+from bot.platforms.telegram import refs
+from bot.platforms.telegram.moderators import Moderators
+from bot.services.chats import ChatDirectory
+from bot.services.languages import MemberLanguages
+from bot.services.moderation import Person
+from bot.services.welcome import Welcome, WelcomeService
+
+ADMIN_STATUSES = frozenset({"administrator", "creator"})
+
+
+class CaptchaCD(CallbackData, prefix="captcha"):
+    user_id: int
+    choice: int
+
+
+class HasNewMembers(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.new_chat_members) and message.chat.type in refs.GROUP_TYPES
+
+
+def captcha_markup(welcome: Welcome, user_id: int, her: Translator) -> InlineKeyboardMarkup | None:
+    if welcome.captcha == "button":
+        button = InlineKeyboardButton(text=her("welcome.button"), callback_data=CaptchaCD(user_id=user_id, choice=0).pack())
+        return InlineKeyboardMarkup(inline_keyboard=[[button]])
+    if welcome.captcha == "question" and welcome.question is not None:
+        rows = [
+            [InlineKeyboardButton(
+                text=pick(welcome.question.answers[answer], her.language, "?"),
+                callback_data=CaptchaCD(user_id=user_id, choice=position).pack(),
+            )]
+            for position, answer in enumerate(welcome.order)
+        ]  # fmt: skip
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+    return None
+
+
+def greeting(welcome: Welcome, name: str, her: Translator, rules: dict[str, str], minutes: int) -> str:
+    text = her("welcome.greeting", name=name, rules=pick(rules, her.language, ""))
+    if welcome.captcha == "button":
+        text += "\n\n" + her("welcome.captcha_button", minutes=minutes)
+    elif welcome.captcha == "question" and welcome.question is not None:
+        text += "\n\n" + her("welcome.captcha_question", minutes=minutes, question=pick(welcome.question.text, her.language, ""))
+    return text
+
+
+def make_router() -> Router:
+    router = Router(name="welcome")
+
+    @router.message(HasNewMembers())
+    async def on_join(
+        message: Message, bot: Bot, welcome: WelcomeService, moderators: Moderators, i18n: I18n, chats: ChatDirectory,
+        languages: MemberLanguages, rules: dict[str, str], exempt: frozenset[int],
+    ) -> None:  # fmt: skip
+        chat = refs.chat_ref(message.chat)
+        adder = message.from_user
+        joiners = [user for user in message.new_chat_members or () if not user.is_bot]
+        # Someone a moderator added is trusted; a member who joined by herself (or by a link) is verified.
+        trusted_adder = adder is not None and adder.id not in {u.id for u in joiners} and await moderators.can_moderate(bot, message.chat.id, adder.id)
+        for user in joiners:
+            trusted = trusted_adder or user.id in exempt
+            joined = await welcome.joined(chat, Person(refs.user_ref(user), user.full_name), str(message.message_id), message.date, trusted=trusted)
+            if not welcome.policy.enabled:
+                continue
+            her = i18n.translator(languages.get(refs.user_ref(user)) or user.language_code, chats.language(chat))
+            minutes = max(1, int(welcome.policy.timeout.total_seconds() // 60))
+            text = greeting(joined, user.full_name, her, rules, minutes)
+            try:
+                sent = await bot.send_message(message.chat.id, text, reply_markup=captcha_markup(joined, user.id, her))
+            except TelegramAPIError:
+                continue
+            await welcome.posted(joined.join, str(sent.message_id))
+
+    @router.callback_query(CaptchaCD.filter())
+    async def on_captcha_click(query: CallbackQuery, callback_data: CaptchaCD, welcome: WelcomeService, t: Translator) -> None:
+        message = query.message
+        if message is None or not isinstance(message, Message):
+            await query.answer()
+            return
+        chat = refs.chat_ref(message.chat)
+        owner = UserRef(refs.PLATFORM, str(callback_data.user_id))
+        answer = await welcome.answer(chat, refs.user_ref(query.from_user), owner, callback_data.choice)
+        if answer.result == "passed":
+            await query.answer(t("welcome.passed_alert"))
+            try:
+                await message.edit_text(t("welcome.passed", name=query.from_user.full_name), reply_markup=None)
+            except TelegramAPIError:
+                pass  # the greeting was deleted meanwhile; she is in either way
+            return
+        key = {"wrong": "welcome.wrong", "failed": "welcome.failed", "not_yours": "welcome.not_yours"}.get(answer.result, "welcome.settled")
+        await query.answer(t(key, left=answer.attempts_left), show_alert=True)
+
+    @router.chat_member()
+    async def on_member_change(event: ChatMemberUpdated, moderators: Moderators) -> None:
+        """An administrator was added or removed: ask Telegram for the list again next time."""
+        if event.old_chat_member.status in ADMIN_STATUSES or event.new_chat_member.status in ADMIN_STATUSES:
+            moderators.forget(event.chat.id)
+
+    return router
+
