@@ -1,4 +1,4 @@
-"""The automatic filters on group messages: decide in memory, then delete, warn, mute or report.
+"""The automatic filters on group messages (and edits): decide in memory, then delete, warn, mute or report.
 
 This router comes first, so an ad earns no share points and is not answered by the FAQ. Exemption
 (administrators, moderators, the allow-list) is checked only for the rare message a filter caught.
@@ -68,6 +68,7 @@ class CaughtByFilter(Filter):
         incoming = Incoming(
             chat_ref, refs.user_ref(user), str(message.message_id), message.date, text,
             tuple(entity.url for entity in entities if entity.type == "text_link" and entity.url), media,
+            edited=message.edit_date is not None,
         )  # fmt: skip
         hit = guard.check(incoming)
         if hit is None and message.photo and guard.wants_qr(chat_ref) and user.id not in exempt:
@@ -80,6 +81,8 @@ class CaughtByFilter(Filter):
 def make_router() -> Router:
     router = Router(name="guard")
 
+    # An ad edited into a message after it was posted is caught too.
+    @router.edited_message(CaughtByFilter())
     @router.message(CaughtByFilter())
     async def on_caught(
         message: Message, hit: Hit, bot: Bot, member: MemberRef, moderation: ModerationService, announcer: Announcer,

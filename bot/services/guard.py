@@ -57,6 +57,7 @@ class Incoming:
     text: str = ""
     urls: tuple[str, ...] = ()  # links hidden behind text (Telegram text_link entities)
     media: bool = False
+    edited: bool = False  # an edit: judged on its content, not counted again for floods and cross-posts
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,8 @@ class Guard:
                     return Hit("newcomer", "delete", "media")
                 if spam.has_link(text, urls=message.urls):
                     return Hit("newcomer", "delete", "link")
+        if message.edited:
+            return None
         if text and policy.crosspost.enabled and len(text) >= policy.crosspost_min_length:
             hit = self._crosspost(message, policy)
             if hit is not None:

@@ -148,7 +148,7 @@ class ModerationService:
         await self._publish(warning)
         step = self.policy.step_for(len(active))
         escalation = None
-        if step is not None and len(active) >= step.warnings:
+        if step is not None:
             why = f"{len(active)} warnings"
             kind = {"mute": "mute", "remove": "kick", "ban": "ban"}[step.action]
             escalation = await self.act(kind, chat, target, None, why, duration=step.duration, source_message_id=source_message_id)

@@ -352,3 +352,24 @@ async def test_a_recent_check_in_keeps_a_quiet_member(guard_bot, clock):
     await bot.settle()
     clock.advance(timedelta(days=40))
     assert await bot.app.cleanup.inactive(None, 30, 60) == []
+
+
+async def test_an_ad_edited_into_a_message_is_caught(guard_bot):
+    bot = await guard_bot()
+    message_id = await say(bot, GROUP, ALICE, "大家好，我是新来的")
+    await bot.feed(bot.fake.edit_message(GROUP, message_id, "大家好，代购日韩奶粉，加V：mama8888 私聊"))
+    assert bot.fake.get_message(GROUP, message_id) is None
+    assert [kind for kind, *_ in await actions(bot)] == ["delete", "warn"]
+
+
+async def test_a_member_who_started_the_bot_is_reminded_in_private(guard_bot, clock):
+    bot = await guard_bot(cleanup=CleanupSettings(enabled=True, dry_run=False))
+    bot.fake.add_chat(ALICE, "Alice", "private")  # she has started the bot
+    await say(bot, GROUP, ALICE, "早上好")
+    await bot.settle()
+    clock.advance(timedelta(days=61))
+    report = await bot.app.cleanup.run()
+    assert [c.member.user.external_id for c in report.warned] == [str(ALICE)]
+    assert bot.replies(ALICE)[-1].startswith("你好！你已经 60 天没有在妈妈群里出现了。")
+    assert not any("好久没见到你们啦" in text for text in bot.replies(GROUP))
+    assert bot.fake.sent_messages(ADMIN_CHAT)[-1]["text"].startswith("不活跃成员清理：已提醒 Alice (-1001)")
