@@ -4,6 +4,7 @@ and a new member who does not pass the welcome check in time is removed (the exa
 import signal
 import time
 
+from tests.dispatcher.test_moderation import MUTED
 from tests.e2e.conftest import start_polling_bot, write_config
 
 GROUP = -100661
@@ -11,11 +12,6 @@ ADMIN_CHAT = -100662
 MOD = 6601
 MAMA = 6602
 NEWCOMER = 6603
-MUTED = {
-    "can_send_messages": False, "can_send_audios": False, "can_send_documents": False, "can_send_photos": False,
-    "can_send_videos": False, "can_send_video_notes": False, "can_send_voice_notes": False, "can_send_polls": False,
-    "can_send_other_messages": False, "can_add_web_page_previews": False,
-}  # fmt: skip
 
 
 def setup(fake, server, database_url, tmp_path, moderation: str = ""):

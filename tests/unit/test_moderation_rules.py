@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
 import pytest
 
 from bot.config import ConfigError, load_settings
@@ -12,6 +10,7 @@ from bot.domain import ChatRef, UserRef
 from bot.services.durations import format_duration, parse_duration
 from bot.services.guard import Guard, GuardPolicy, Incoming
 from bot.services.moderation import Policy, Step
+from tests.unit.test_config import write
 
 CHAT, OTHER, THIRD = (ChatRef("telegram", str(n)) for n in (-1, -2, -3))
 MAMA = UserRef("telegram", "7")
@@ -75,12 +74,6 @@ def test_newcomers_are_limited_only_for_their_first_hours():
     assert hit is not None and (hit.filter, hit.action) == ("newcomer", "delete")
     assert guard.check(message(OTHER, T0 + timedelta(hours=1), link)) is None  # joined only CHAT
     assert guard.check(message(CHAT, T0 + timedelta(hours=25), link)) is None
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_a_bad_duration_names_the_key_and_line(tmp_path):
