@@ -430,7 +430,6 @@ def build_dispatcher(app: App) -> Dispatcher:
         reports=app.reports,
         rules=app.settings.community.rules.by_language(),
         exempt=frozenset(app.settings.moderation.exempt) | frozenset(app.settings.moderation.moderators) | frozenset(app.settings.community.operators),
-        languages=app.languages,
         community_name=app.settings.community.name,
         operators=frozenset(app.settings.community.operators),
         pin_featured=app.settings.points.pin_featured,

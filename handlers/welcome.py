@@ -8,12 +8,11 @@ from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.domain import UserRef
-from bot.i18n import I18n, Translator, pick
+from bot.domain import MemberRef, UserRef
+from bot.i18n import Translator, pick
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.moderators import Moderators
-from bot.services.chats import ChatDirectory
-from bot.services.languages import MemberLanguages
+from bot.services.announcements import Announcer
 from bot.services.moderation import Person
 from bot.services.welcome import Welcome, WelcomeService
 
@@ -60,8 +59,8 @@ def make_router() -> Router:
 
     @router.message(HasNewMembers())
     async def on_join(
-        message: Message, bot: Bot, welcome: WelcomeService, moderators: Moderators, i18n: I18n, chats: ChatDirectory,
-        languages: MemberLanguages, rules: dict[str, str], exempt: frozenset[int],
+        message: Message, bot: Bot, welcome: WelcomeService, moderators: Moderators, announcer: Announcer,
+        rules: dict[str, str], exempt: frozenset[int],
     ) -> None:  # fmt: skip
         chat = refs.chat_ref(message.chat)
         adder = message.from_user
@@ -73,7 +72,7 @@ def make_router() -> Router:
             joined = await welcome.joined(chat, Person(refs.user_ref(user), user.full_name), str(message.message_id), message.date, trusted=trusted)
             if not welcome.policy.enabled:
                 continue
-            her = i18n.translator(languages.get(refs.user_ref(user)) or user.language_code, chats.language(chat))
+            her = announcer.for_member(MemberRef(chat, refs.user_ref(user)), refs.user_info(user))
             minutes = max(1, int(welcome.policy.timeout.total_seconds() // 60))
             text = greeting(joined, user.full_name, her, rules, minutes)
             try:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
 from bot.services.ports import ActionRecord, InactiveMember, JoinRecord, NewAction, ReportOutcome
@@ -79,17 +79,13 @@ class SqlModerationRepository:
         self._resolver = resolver
         self._insert = storage.insert
 
-    async def _chat_id(self, chat: ChatRef) -> int:
-        [chat_id] = (await self._resolver.chat_ids([chat])).values()
-        return chat_id
-
     # ------------------------------------------------------------ actions
 
     async def add(self, action: NewAction) -> int:
         result = await self._connection.execute(
             action_t.insert().returning(action_t.c.id),
             {
-                "chat_id": await self._chat_id(action.chat),
+                "chat_id": await self._resolver.chat_id(action.chat),
                 "target_id": action.target.external_id,
                 "target_name": action.target_name[:256],
                 "actor_id": action.actor.external_id if action.actor else None,
@@ -107,18 +103,6 @@ class SqlModerationRepository:
     async def get(self, action_id: int) -> ActionRecord | None:
         row = (await self._connection.execute(select(*_ACTION_COLUMNS).select_from(_ACTIONS).where(action_t.c.id == action_id))).first()
         return _action(row) if row is not None else None
-
-    async def history(self, chat: ChatRef, target: UserRef, *, kinds: Sequence[str] = (), limit: int = 20) -> list[ActionRecord]:
-        query = (
-            select(*_ACTION_COLUMNS)
-            .select_from(_ACTIONS)
-            .where(chat_t.c.platform == chat.platform, chat_t.c.external_id == chat.external_id, action_t.c.target_id == target.external_id)
-            .order_by(action_t.c.id.desc())
-            .limit(limit)
-        )
-        if kinds:
-            query = query.where(action_t.c.kind.in_(kinds))
-        return [_action(row) for row in await self._connection.execute(query)]
 
     async def active_warnings(self, chat: ChatRef, target: UserRef, now: datetime) -> list[ActionRecord]:
         rows = await self._connection.execute(
@@ -151,7 +135,7 @@ class SqlModerationRepository:
 
     async def save_join(self, join: JoinRecord) -> None:
         values = {
-            "chat_id": await self._chat_id(join.chat),
+            "chat_id": await self._resolver.chat_id(join.chat),
             "user_id": join.user.external_id,
             "name": join.name[:256],
             "joined_at": join.joined_at,
@@ -183,13 +167,13 @@ class SqlModerationRepository:
     async def settle_join(self, chat: ChatRef, user: UserRef, status: str) -> bool:
         result = await self._connection.execute(
             update(join_t)
-            .where(join_t.c.chat_id == await self._chat_id(chat), join_t.c.user_id == user.external_id, join_t.c.status == "verifying")
+            .where(join_t.c.chat_id == await self._resolver.chat_id(chat), join_t.c.user_id == user.external_id, join_t.c.status == "verifying")
             .values(status=status, deadline_at=None)
         )
         return result.rowcount == 1
 
     async def add_attempt(self, chat: ChatRef, user: UserRef) -> int:
-        chat_id = await self._chat_id(chat)
+        chat_id = await self._resolver.chat_id(chat)
         where = (join_t.c.chat_id == chat_id, join_t.c.user_id == user.external_id)
         await self._connection.execute(update(join_t).where(*where).values(attempts=join_t.c.attempts + 1))
         return int((await self._connection.execute(select(join_t.c.attempts).where(*where))).scalar_one_or_none() or 0)
@@ -209,7 +193,7 @@ class SqlModerationRepository:
     async def add_report(
         self, chat: ChatRef, message_id: str, target: UserRef | None, reporter: UserRef, reason: str, at: datetime
     ) -> ReportOutcome:
-        chat_id = await self._chat_id(chat)
+        chat_id = await self._resolver.chat_id(chat)
         await self._connection.execute(
             self._insert(reported_t).on_conflict_do_nothing(index_elements=["chat_id", "message_id"]),
             {"chat_id": chat_id, "message_id": message_id, "target_id": target.external_id if target else None, "created_at": at},
@@ -230,7 +214,7 @@ class SqlModerationRepository:
     async def set_report_alert(self, chat: ChatRef, message_id: str, alert_message_id: str) -> None:
         await self._connection.execute(
             update(reported_t)
-            .where(reported_t.c.chat_id == await self._chat_id(chat), reported_t.c.message_id == message_id)
+            .where(reported_t.c.chat_id == await self._resolver.chat_id(chat), reported_t.c.message_id == message_id)
             .values(alert_message_id=alert_message_id)
         )
 
@@ -298,18 +282,9 @@ class SqlModerationRepository:
             rows,
         )
 
-    async def forget_notices(self, members: Sequence[MemberRef]) -> None:
-        if not members:
-            return
-        chat_ids = await self._resolver.chat_ids({member.chat for member in members})
-        for member in members:
-            await self._connection.execute(
-                delete(notice_t).where(notice_t.c.chat_id == chat_ids[member.chat], notice_t.c.user_id == member.user.external_id)
-            )
-
     async def mark_removed(self, member: MemberRef, at: datetime) -> None:
         await self._connection.execute(
             update(notice_t)
-            .where(notice_t.c.chat_id == await self._chat_id(member.chat), notice_t.c.user_id == member.user.external_id)
+            .where(notice_t.c.chat_id == await self._resolver.chat_id(member.chat), notice_t.c.user_id == member.user.external_id)
             .values(removed_at=at)
         )

@@ -148,7 +148,7 @@ class SqlScheduleRepository:
         )
 
     async def add_poll(self, fire_id: int | None, poll: PollRecord, at: datetime) -> int:
-        [chat_id] = (await self._resolver.chat_ids([poll.chat])).values()
+        chat_id = await self._resolver.chat_id(poll.chat)
         result = await self._connection.execute(
             poll_t.insert()
             .values(
@@ -197,7 +197,7 @@ class SqlScheduleRepository:
         return result.rowcount == 1
 
     async def checkin_counts(self, chat: ChatRef, first_day: date, last_day: date) -> dict[MemberRef, int]:
-        [chat_id] = (await self._resolver.chat_ids([chat])).values()
+        chat_id = await self._resolver.chat_id(chat)
         rows = await self._connection.execute(
             select(func.count().label("checkins"), *MEMBER_COLUMNS)
             .select_from(checkin_t.join(MEMBERSHIPS, membership_t.c.id == checkin_t.c.membership_id))
@@ -212,7 +212,7 @@ class SqlScheduleRepository:
         return {member_of(row): row.checkins for row in rows}
 
     async def profiles(self, chat: ChatRef) -> list[tuple[MemberRef, Profile, UserInfo]]:
-        [chat_id] = (await self._resolver.chat_ids([chat])).values()
+        chat_id = await self._resolver.chat_id(chat)
         rows = await self._connection.execute(
             select(
                 profile_t.c.trying_to_conceive,

@@ -298,6 +298,11 @@ class MemberResolver:
         """Row ids of the chats, creating the missing rows."""
         return await self._ref_ids(chat_t, set(chats), self._storage.ids.chats, self._new.chats)
 
+    async def chat_id(self, chat: ChatRef) -> int:
+        """The row id of one chat, creating the row if missing."""
+        [chat_id] = (await self.chat_ids([chat])).values()
+        return chat_id
+
     async def user_ids(self, users: Iterable[UserRef]) -> dict[UserRef, int]:
         """Row ids of the users, creating the missing rows."""
         return await self._ref_ids(user_t, set(users), self._storage.ids.users, self._new.users)

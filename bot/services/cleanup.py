@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 
 from bot.domain import ChatRef
 from bot.services.announcements import Announcer, display_name
-from bot.services.moderation import ModerationControls, ModerationService
-from bot.services.ports import DONE, Clock, InactiveMember, NewAction, UnitOfWorkFactory
+from bot.services.moderation import ModerationControls, ModerationService, Person
+from bot.services.ports import Clock, InactiveMember, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +72,15 @@ class CleanupService:
         report = CleanupReport(dry)
         candidates = await self.inactive(None, self.policy.inactive_days, self.policy.checkin_days)
         due, to_warn = [], []
+        notice_ended = now - timedelta(days=self.policy.notice_days)
         for candidate in candidates:
+            noticed = _notice_since_silent(candidate)
             if await self._controls.get(candidate.member.chat.platform).is_admin(candidate.member.chat, candidate.member.user):
                 report.kept_admins.append(candidate)
-            elif _warned_since_silent(candidate) and candidate.noticed_at <= now - timedelta(days=self.policy.notice_days):  # type: ignore[operator]
-                due.append(candidate)
-            elif not _warned_since_silent(candidate):
+            elif noticed is None:
                 to_warn.append(candidate)
+            elif noticed <= notice_ended:
+                due.append(candidate)
         if dry:
             report.warned, report.removed = to_warn, due
         else:
@@ -109,10 +111,9 @@ class CleanupService:
 
     async def _remove(self, candidate: InactiveMember, now: datetime) -> bool:
         member = candidate.member
-        outcome = await self._controls.get(member.chat.platform).remove(member.chat, member.user)
         reason = f"inactive {self.policy.inactive_days} days"
-        await self._moderation.record(NewAction(member.chat, member.user, _name(candidate), None, "kick", reason, now, filter="cleanup", outcome=outcome))
-        if outcome != DONE:
+        removed = await self._moderation.act("kick", member.chat, Person(member.user, _name(candidate)), None, reason, filter="cleanup")
+        if not removed.ok:
             return False
         async with self._uow() as uow:
             await uow.moderation.mark_removed(member, now)
@@ -132,11 +133,11 @@ class CleanupService:
         )
 
 
-def _warned_since_silent(candidate: InactiveMember) -> bool:
+def _notice_since_silent(candidate: InactiveMember) -> datetime | None:
     """Her notice counts only if it came after she last spoke: a member who came back and went quiet again is warned anew."""
-    if candidate.noticed_at is None:
-        return False
-    return candidate.last_seen is None or candidate.noticed_at >= candidate.last_seen
+    if candidate.noticed_at is None or (candidate.last_seen is not None and candidate.noticed_at < candidate.last_seen):
+        return None
+    return candidate.noticed_at
 
 
 def _name(candidate: InactiveMember) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.domain import ChatRef, UserInfo, UserRef
 from bot.i18n import Translator
@@ -157,17 +157,22 @@ class ModerationService:
 
     async def unwarn(self, chat: ChatRef, target: Person, actor: UserRef) -> Done:
         """Withdraw her newest active warning."""
+        active = await self.warnings(chat, target.user)
+        if not active:
+            raise NothingToUndo()
+        return await self._withdraw(active[-1], actor, "")
+
+    async def _withdraw(self, warning: ActionRecord, by: UserRef, reason: str) -> Done:
+        """Mark a warning undone and store the withdrawal (once: a second attempt finds nothing to undo)."""
         now = self._clock.now()
         async with self._uow() as uow:
-            active = await uow.moderation.active_warnings(chat, target.user, now)
-            if not active:
+            if not await uow.moderation.mark_undone(warning.id, by, now):
                 raise NothingToUndo()
-            await uow.moderation.mark_undone(active[-1].id, actor, now)
-            record_id = await uow.moderation.add(NewAction(chat, target.user, target.name, actor, "unwarn", "", now))
+            record_id = await uow.moderation.add(NewAction(warning.chat, warning.target, warning.target_name, by, "unwarn", reason, now))
             record = await uow.moderation.get(record_id)
             await uow.commit()
         assert record is not None
-        await self._amend_undone(active[-1], actor)
+        await self._amend_undone(warning, by)
         await self._publish(record)
         return Done(record)
 
@@ -228,17 +233,15 @@ class ModerationService:
             original = await uow.moderation.get(action_id)
         if original is None or original.kind not in UNDO or original.undone_at is not None or original.outcome != DONE:
             raise NothingToUndo()
+        if original.kind == "warn":
+            await self._withdraw(original, by, f"undo #{original.id}")
+            return original, None
         target = Person(original.target, original.target_name)
-        reverse: Done | None = None
-        if original.kind != "warn":
-            reverse = await self.act(UNDO[original.kind], original.chat, target, by, f"undo #{original.id}")
-            if not reverse.ok:
-                return original, reverse
-        now = self._clock.now()
+        reverse = await self.act(UNDO[original.kind], original.chat, target, by, f"undo #{original.id}")
+        if not reverse.ok:
+            return original, reverse
         async with self._uow() as uow:
-            changed = await uow.moderation.mark_undone(original.id, by, now)
-            if changed and original.kind == "warn":
-                await uow.moderation.add(NewAction(original.chat, original.target, original.target_name, by, "unwarn", f"undo #{original.id}", now))
+            changed = await uow.moderation.mark_undone(original.id, by, self._clock.now())
             await uow.commit()
         if not changed:
             raise NothingToUndo()
@@ -264,10 +267,6 @@ class ModerationService:
     async def action(self, action_id: int) -> ActionRecord | None:
         async with self._uow(read_only=True) as uow:
             return await uow.moderation.get(action_id)
-
-    async def history(self, chat: ChatRef, target: UserRef, limit: int = 10) -> list[ActionRecord]:
-        async with self._uow(read_only=True) as uow:
-            return await uow.moderation.history(chat, target, limit=limit)
 
     # ------------------------------------------------------------ the log chat
 

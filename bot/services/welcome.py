@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from bot.domain import ChatRef, UserRef
 from bot.services.guard import Guard
 from bot.services.moderation import ModerationControls, ModerationService, Person
-from bot.services.ports import DONE, Clock, JoinRecord, NewAction, Outcome, UnitOfWorkFactory
+from bot.services.ports import DONE, Clock, JoinRecord, NewAction, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ class Welcome:
     captcha: str | None  # button, question, or None
     question: Question | None = None
     order: tuple[int, ...] = ()  # the question's answers in the order shown
-    restricted: Outcome = DONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +116,7 @@ class WelcomeService:
             restricted = DONE
         if restricted != DONE:
             logger.warning("could not restrict a new member in %s: %s", chat.external_id, restricted)
-        return Welcome(join, captcha, question, order, restricted)
+        return Welcome(join, captcha, question, order)
 
     async def posted(self, join: JoinRecord, welcome_message_id: str | None) -> None:
         if welcome_message_id is None:
@@ -192,13 +191,13 @@ class WelcomeService:
                 await control.delete(join.chat, message_id)
         person = Person(join.user, join.name)
         if self.policy.on_timeout == "remove":
-            outcome = await control.remove(join.chat, join.user)
-            kind, until = "kick", None
+            await self._moderation.act("kick", join.chat, person, None, "captcha", filter="captcha")
         else:
-            # Muted until a moderator lets her in (she already is, unless the bot lacked the right then).
-            outcome, kind, until = await control.restrict(join.chat, join.user, None), "mute", None
-        await self._moderation.record(
-            NewAction(join.chat, person.user, person.name, None, kind, "captcha", self._clock.now(), filter="captcha", until=until, outcome=outcome)
-        )
+            # Muted until a moderator lets her in (she already is, unless the bot lacked the right then);
+            # not through act(), whose mutes always end.
+            outcome = await control.restrict(join.chat, join.user, None)
+            await self._moderation.record(
+                NewAction(join.chat, person.user, person.name, None, "mute", "captcha", self._clock.now(), filter="captcha", outcome=outcome)
+            )
         return True
 
