@@ -16,7 +16,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,19 +65,70 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+class TrafficClock:
+    """Time as the traffic tells it: the date of the latest update handed to the bot.
+
+    Bot and fake share it, as a live bot's clock would match the updates it receives: the fake
+    refuses to delete messages older than 48 hours and reads an until_date over 366 days ahead
+    as "forever", so on the real clock every deletion of this recorded traffic would fail.
+    """
+
+    def __init__(self, raw: Iterable[dict[str, Any]]) -> None:
+        self.seconds = min((date for update in raw if (date := update_date(update))), default=time.time())
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.seconds, UTC)
+
+    def follow(self, update: dict[str, Any]) -> None:
+        self.seconds = max(self.seconds, update_date(update) or 0)
+
+
+def update_date(update: dict[str, Any]) -> int | None:
+    """The ``date`` of an update's event (message, chat_member...), None when it has none."""
+    for key, event in update.items():
+        if key != "update_id" and isinstance(event, dict):
+            if isinstance(date := event.get("date"), int):
+                return date
+            if isinstance(message := event.get("message"), dict) and isinstance(message.get("date"), int):
+                return int(message["date"])
+    return None
+
+
+def serve_photos(fake: FakeTelegram, raw: Iterable[dict[str, Any]], variants: int = 8) -> int:
+    """Give every photo in the traffic real JPEG bytes (a few members' snapshots, in turn), so the
+    QR filter downloads and decodes them as in production instead of failing at getFile."""
+    from bot.testing.images import plain_photo  # Pillow and numpy: only the benchmark needs them
+
+    pictures = [plain_photo(size=(1280, 960), seed=seed) for seed in range(variants)]
+    served = 0
+    for update in raw:
+        message = update.get("message") or update.get("edited_message") or {}
+        for size in message.get("photo") or ():
+            fake.serve_file(size["file_id"], pictures[served % variants])
+            served += 1
+    return served
+
+
 async def time_cradle(raw: list[dict[str, Any]], database_url: str, concurrency: int) -> float:
-    fake = FakeTelegram()
+    clock = TrafficClock(raw)
+    fake = FakeTelegram(clock=clock)
     for update in raw:
         fake.observe(update)  # the fake learns chats and messages, so replies to them are valid
+    serve_photos(fake, raw)
     settings = Settings(database=DatabaseSettings(url=database_url))
-    async with BotHarness(settings, fake=fake) as harness:
+    async with BotHarness(settings, fake=fake, clock=clock) as harness:
         settle_heap()
         started = time.perf_counter()
-        await feed_all(harness.dispatcher, harness.bot, raw, concurrency)
+        await feed_all(harness.dispatcher, harness.bot, raw, concurrency, on_update=clock.follow)
         await harness.app.buffer.flush()
         elapsed = time.perf_counter() - started
     replies = sum(1 for call in fake.requests if call.method == "sendMessage" and call.ok)
-    print(f"cradle: {elapsed:.2f}s, {replies} replies sent, {len(fake.requests)} API calls", file=sys.stderr)
+    failed = sum(1 for call in fake.requests if not call.ok)
+    print(f"cradle: {elapsed:.2f}s, {replies} replies sent, {len(fake.requests)} API calls ({failed} refused)",
+          file=sys.stderr)
     return elapsed
 
 
@@ -99,9 +151,16 @@ async def time_bare(raw: list[dict[str, Any]], concurrency: int) -> float:
     return elapsed
 
 
-async def feed_all(dispatcher: Dispatcher, bot: Bot, raw: Iterable[dict[str, Any]], concurrency: int) -> None:
+async def feed_all(
+    dispatcher: Dispatcher,
+    bot: Bot,
+    raw: Iterable[dict[str, Any]],
+    concurrency: int,
+    *,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
     """One task per update, at most ``concurrency`` at once: what aiogram's polling does with
-    handle_as_tasks and tasks_concurrency_limit."""
+    handle_as_tasks and tasks_concurrency_limit.  ``on_update`` sees each update as it is handed over."""
     slots = asyncio.Semaphore(max(1, concurrency))
     tasks: set[asyncio.Task[None]] = set()
 
@@ -113,6 +172,8 @@ async def feed_all(dispatcher: Dispatcher, bot: Bot, raw: Iterable[dict[str, Any
 
     for data in raw:
         await slots.acquire()
+        if on_update is not None:
+            on_update(data)
         task = asyncio.create_task(handle(data))
         tasks.add(task)
         task.add_done_callback(tasks.discard)

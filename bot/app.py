@@ -61,7 +61,7 @@ from bot.services.updates import SeenUpdates
 import handlers
 from models.storage import SqlActivityStore, SqlChatPreferencesStore, SqlStorage
 from scheduler import make_scheduler
-from scheduler.content import add_content_jobs
+from scheduler.content import add_content_jobs, catch_up
 from scheduler.engagement import add_engagement_jobs
 from scheduler.faq import add_faq_jobs
 from scheduler.moderation import add_moderation_jobs
@@ -133,6 +133,11 @@ class App:
             self._achiever = asyncio.create_task(self.achievements.run(self._stop_flusher))
         if self.background_content:
             add_content_jobs(self.scheduler, self.posts, self.schedule_watcher, self.settings.schedule.reload_check_seconds)
+            # The catch-up tick waits for a platform to connect (runner.prepare registers its notifier):
+            # a start that fails (a wrong token) must not claim, and so use up, posts due meanwhile.
+            self.notifiers.on_register(lambda _platform: catch_up(self.scheduler, self.posts))
+            if self.notifiers.platforms:
+                catch_up(self.scheduler, self.posts)
             cleanup = self.settings.moderation.cleanup
             add_moderation_jobs(self.scheduler, self.welcome, self.cleanup if cleanup.enabled else None, cleanup.at)
         self.scheduler.start()
@@ -163,15 +168,22 @@ class App:
             if task is not None:
                 await task
         self._flusher = self._achiever = None
-        await self.buffer.flush()
-        await self.faq.flush_gaps()
+        # Best effort: a database that is down (or refuses a row) must not turn a clean stop into a crash.
+        try:
+            await self.buffer.flush()
+        except Exception:
+            logger.exception("final activity flush failed; %d buffered entries are lost", self.buffer.pending)
+        try:
+            await self.faq.flush_gaps()
+        except Exception:
+            logger.exception("final flush of unanswered FAQ questions failed")
         await self.storage.dispose()
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     storage = SqlStorage.from_url(settings.database.url, echo=settings.database.echo)
-    activity_store = SqlActivityStore(storage)
+    activity_store = SqlActivityStore(storage, now=clock.now)
     chats = ChatDirectory(settings.community.timezone, settings.community.language, settings.community.day_starts_at)
     buffer = ActivityBuffer(activity_store, chats.day)
     desk = PointsDesk(storage.unit_of_work)  # check-ins, thanks and shares arriving together share a transaction
@@ -248,7 +260,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         storage=storage,
         activity_store=activity_store,
         buffer=buffer,
-        seen=SeenUpdates(),
+        seen=SeenUpdates(now=clock.now),
         chats=chats,
         i18n=i18n,
         checkins=checkins,

@@ -155,6 +155,9 @@ def _with_app(args: argparse.Namespace, work: Callable[[Any], Awaitable[int]]) -
 
 
 def _season_start(args: argparse.Namespace) -> int:
+    """Everything earned so far, today included, goes to the archive; the new season counts from now."""
+    from scheduler.engagement import SEASON_CHECK_SECONDS
+
     async def work(app: Any) -> int:
         async with app.storage.unit_of_work() as uow:
             if (current := await uow.standings.current_season()) is not None and current.name == args.name:
@@ -163,7 +166,7 @@ def _season_start(args: argparse.Namespace) -> int:
             now = app.clock.now()
             archived = await uow.standings.start_season(args.name, now, app.chats.community_day(now))
             await uow.commit()
-        print(f"season {args.name!r} started; {archived} standings archived (a running bot picks it up within a minute)")
+        print(f"season {args.name!r} started; {archived} standings archived (a running bot switches within {SEASON_CHECK_SECONDS} s)")
         return 0
 
     return _with_app(args, work)
@@ -378,12 +381,17 @@ async def _serve(settings: Settings, *, webhook: bool) -> int:
     from bot.app import build_app
     from bot.platforms.telegram.runner import StartupError, make_bot, run_polling, run_webhook
     from bot.schedule_file import ScheduleError
+    from sqlalchemy.exc import DBAPIError
+
     from models import migrate
     from models.engine import make_engine
 
     engine = make_engine(settings.database.url)
     try:
         current = await migrate.is_current(engine)
+    except Exception as exc:  # unreachable server, wrong password, a SQLite path that cannot be opened
+        print(database_unreachable(settings.database.url, exc), file=sys.stderr)
+        return 2
     finally:
         await engine.dispose()
     if not current:
@@ -396,6 +404,10 @@ async def _serve(settings: Settings, *, webhook: bool) -> int:
     except StartupError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except DBAPIError as exc:  # the database went away while starting (or running)
+        logger.debug("database failure", exc_info=exc)
+        print(database_unreachable(settings.database.url, exc), file=sys.stderr)
+        return 1
     except ScheduleError as exc:
         print("The schedule file has errors; fix them (cradle schedule check) and start again:", file=sys.stderr)
         print("\n".join(exc.problems), file=sys.stderr)
@@ -403,3 +415,21 @@ async def _serve(settings: Settings, *, webhook: bool) -> int:
         await app.storage.dispose()
         return 2
     return 0
+
+
+def database_unreachable(url: str, exc: BaseException) -> str:
+    """One sentence for a database the bot cannot use, naming the setting and hiding the password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        shown = url.split("://", 1)[0] + "://..."
+    cause: BaseException = exc
+    while getattr(cause, "orig", None) is not None:  # SQLAlchemy wraps the driver's error
+        cause = cause.orig  # type: ignore[assignment]
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+    return (
+        f"Cannot use the database at {shown} ({type(cause).__name__}: {reason}): check that it is running and "
+        "reachable, and [database].url in your config (or CRADLE_DATABASE__URL)."
+    )

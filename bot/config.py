@@ -39,12 +39,31 @@ class Localised(Section):
         return {"zh-CN": self.zh_CN, "en": self.en}
 
 
+# What Telegram accepts as a webhook secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# The database drivers Cradle runs on (async SQLAlchemy URLs).
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
 class WebhookSettings(Section):
     url: str = ""
+    # Required in webhook mode (checked in Settings): without it anyone could post forged updates.
     secret: SecretStr = SecretStr("")
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8080, ge=1, le=65535)
     path: str = "/telegram/webhook"
+
+    @field_validator("secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not WEBHOOK_SECRET.fullmatch(secret):
+            # The value is a secret: say what is wrong, not what it is.
+            raise ValueError(
+                f"Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - only (got {len(secret)} characters"
+                + (", some of them not allowed)" if len(secret) <= 256 else ")")
+            )
+        return value
 
 
 class LimitSettings(Section):
@@ -55,12 +74,15 @@ class LimitSettings(Section):
     per_chat_per_second: float = Field(default=1, gt=0)
     chat_burst: int = Field(default=3, ge=1)
     retries: int = Field(default=4, ge=0, le=10)
+    retry_for: float = Field(default=90, ge=1, le=600)
 
 
 class TelegramSettings(Section):
     token: SecretStr = SecretStr("")
     api_base: str = ""
     mode: Literal["polling", "webhook"] = "polling"
+    # Where updates the bot cannot read are saved (one JSON file each) instead of being asked for again.
+    rejected_dir: str = "rejected_updates"
     webhook: WebhookSettings = WebhookSettings()
     limits: LimitSettings = LimitSettings()
 
@@ -88,6 +110,18 @@ class ScheduleSettings(Section):
 class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///cradle.db"
     echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported_driver(cls, value: str) -> str:
+        driver = value.split("://", 1)[0] if "://" in value else ""
+        if driver not in DATABASE_DRIVERS:
+            shown = f"{driver}://..." if driver else "no scheme"
+            raise ValueError(
+                "must start with sqlite+aiosqlite:/// (a file) or postgresql+asyncpg:// (a server) "
+                f"(got {shown})"
+            )
+        return value
 
 
 class CommunitySettings(Section):
@@ -309,6 +343,17 @@ def _duration(value: str) -> str:
     return value
 
 
+def _mute_duration(value: str) -> str:
+    """A duration a member is restricted for: Telegram takes 30 seconds to 366 days (else: forever)."""
+    from bot.services.durations import parse_duration, restriction_allowed
+
+    duration = parse_duration(_duration(value))
+    assert duration is not None
+    if not restriction_allowed(duration):
+        raise ValueError(f"a mute must last from 30s to 366d (got {value!r}; Telegram treats anything else as forever)")
+    return value
+
+
 FilterAction = Literal["delete_warn", "delete_mute", "report"]
 
 
@@ -320,7 +365,7 @@ class FilterSettings(Section):
     action: FilterAction = "delete_warn"
     mute: str = "1d"
 
-    _check_mute = field_validator("mute")(classmethod(lambda cls, value: _duration(value)))
+    _check_mute = field_validator("mute")(classmethod(lambda cls, value: _mute_duration(value)))
 
 
 class AdFilterSettings(FilterSettings):
@@ -375,7 +420,7 @@ class LadderStep(Section):
     action: Literal["mute", "remove", "ban"]
     duration: str = "1d"
 
-    _check_duration = field_validator("duration")(classmethod(lambda cls, value: _duration(value)))
+    _check_duration = field_validator("duration")(classmethod(lambda cls, value: _mute_duration(value)))
 
 
 class CaptchaQuestion(Section):
@@ -459,7 +504,7 @@ class ModerationSettings(Section):
     welcome: WelcomeSettings = WelcomeSettings()
     cleanup: CleanupSettings = CleanupSettings()
 
-    _check_mute = field_validator("default_mute")(classmethod(lambda cls, value: _duration(value)))
+    _check_mute = field_validator("default_mute")(classmethod(lambda cls, value: _mute_duration(value)))
 
     @field_validator("ladder")
     @classmethod
@@ -512,6 +557,15 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     faq: FaqSettings = FaqSettings()
     moderation: ModerationSettings = ModerationSettings()
+
+    @model_validator(mode="after")
+    def _webhook_has_a_secret(self) -> Settings:
+        if self.telegram.mode == "webhook" and not self.telegram.webhook.secret.get_secret_value():
+            raise ValueError(
+                "[telegram.webhook].secret: required in webhook mode, or anyone can post forged updates "
+                "(1-256 characters of A-Z, a-z, 0-9, _ and -; or set CRADLE_TELEGRAM__WEBHOOK__SECRET)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _shop_tiers_exist(self) -> Settings:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from aiogram import Dispatcher, Router
 
 from handlers import (
-    awards, badges, checkin, errors, faq, guard, moderation, orders, points, privacy, profile, reports, schedule, shares, shop,
+    awards, buttons, badges, checkin, errors, faq, guard, moderation, orders, points, privacy, profile, reports, schedule, shares, shop,
     start, thanks, top, welcome,
 )  # fmt: skip
-from handlers.filters import LooksLikeCommand
+from handlers.filters import AS_MEMBER, LooksLikeCommand
 
 
 def install(dispatcher: Dispatcher) -> None:
@@ -27,14 +27,20 @@ def install(dispatcher: Dispatcher) -> None:
         thanks.make_router(),
         shares.make_router(),
         faq.make_passive_router(),
+        buttons.make_router(),  # last: button data nobody took is answered, never left spinning
     )
 
 
 def make_command_router() -> Router:
     commands = Router(name="commands")
     commands.message.filter(LooksLikeCommand())
-    commands.include_routers(
-        start.make_router(),
+    # Commands about the sender's own points, profile or standing need a member: a group message sent
+    # on behalf of a chat (a channel, an anonymous administrator) has none, so these routers never see
+    # it; /checkin from one gets a polite line instead. Moderators' commands take anonymous
+    # administrators as the group itself (see IsModerator).
+    members = Router(name="member_commands")
+    members.message.filter(AS_MEMBER)
+    members.include_routers(
         checkin.make_router(),
         points.make_router(),
         awards.make_router(),
@@ -43,9 +49,17 @@ def make_command_router() -> Router:
         top.make_router(),
         shop.make_router(),
         badges.make_router(),
-        orders.make_router(),
+    )
+    reporting = Router(name="member_reports")
+    reporting.message.filter(AS_MEMBER)
+    reporting.include_router(reports.make_router())
+    commands.include_routers(
+        start.make_router(),
+        members,
+        checkin.make_as_chat_router(),
+        orders.make_router(),  # admin chat, moderators (an anonymous administrator too)
         faq.make_router(),
         moderation.make_router(),
-        reports.make_router(),
+        reporting,
     )
     return commands

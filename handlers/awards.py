@@ -7,14 +7,14 @@ import re
 from dataclasses import dataclass
 
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.domain import MemberRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
-from bot.services.awards import AwardService
+from bot.services.awards import AwardService, clip_note
 from handlers.filters import IN_GROUP, IsModerator
 
 logger = logging.getLogger(__name__)
@@ -53,12 +53,14 @@ def make_router() -> Router:
         if target is None:
             target = await awards.find_member(member, arguments.username or "")
         name = replied.full_name if replied is not None else arguments.username
-        result = await awards.change(
-            member.user, target, arguments.amount, arguments.note, request_key=f"{message.chat.id}:{message.message_id}"
-        )
+        note = clip_note(arguments.note)
+        result = await awards.change(member.user, target, arguments.amount, note, request_key=f"{message.chat.id}:{message.message_id}")
         key = "award.done" if result.delta > 0 else "award.deducted"
         text = t(key, name=name, points=abs(result.delta), balance=result.balance)
-        await message.reply(f"{text}\n{t('award.because', note=arguments.note)}" if arguments.note else text)
+        try:  # the points moved: a failed confirmation must not read as "try again"
+            await message.reply(f"{text}\n{t('award.because', note=note)}" if note else text)
+        except TelegramAPIError as exc:
+            logger.warning("could not confirm an award in chat %s: %s", message.chat.id, exc)
 
     @router.message(Command("feature"), IN_GROUP, IsModerator())
     async def cmd_feature(

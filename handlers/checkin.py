@@ -6,6 +6,7 @@ from aiogram.types import Message
 
 from bot.domain import MemberRef
 from bot.i18n import Translator
+from bot.platforms.telegram.sender import confirm
 from bot.services.checkin import CheckinService
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
@@ -26,10 +27,23 @@ def make_router() -> Router:
             text = t("checkin.done_bonus", points=result.awarded, bonus=result.bonus, streak=result.streak)
         else:
             text = t("checkin.done", points=result.awarded, streak=result.streak)
-        await message.reply(text)
+        await confirm(message.reply(text), "check-in", message.chat.id)  # stored: never an apology for it
 
     @router.message(Command("checkin"), IN_PRIVATE)
     async def cmd_checkin_private(message: Message, t: Translator) -> None:
         await message.answer(t("checkin.group_only"))
+
+    return router
+
+
+def make_as_chat_router() -> Router:
+    """/checkin sent on behalf of a chat (a channel, an anonymous administrator): there is no member to
+    credit, so she is told how to check in instead of silence (she asked for something)."""
+    router = Router(name="checkin_as_chat")
+
+    @router.message(Command("checkin"), IN_GROUP)
+    async def cmd_checkin_as_chat(message: Message, t: Translator) -> None:
+        sender = message.sender_chat.title if message.sender_chat is not None else None
+        await message.reply(t("checkin.as_chat", chat=sender or message.chat.title or ""))
 
     return router

@@ -1,15 +1,31 @@
-"""Unexpected errors: log with context, apologise in the member's language, never leak a traceback."""
+"""Errors: expected refusals are explained; unexpected failures are logged and handed back for redelivery.
+
+When the bot speaks after an unexpected failure (the policy):
+
+- A failure that will be redelivered says nothing. The exception leaves ``feed_update``: the webhook
+  answers 500 and the poller does not confirm the update, so Telegram delivers it again and the
+  member gets her real answer then (a /checkin during a database outage is answered once it is back).
+  An apology now would be followed by the answer, or by a second apology.
+- When the bot gives up on an update (``GaveUp``: it failed ``MAX_ATTEMPTS`` times for a reason other
+  than an outage, see bot/middlewares/dedupe.py), it apologises only where the member is waiting for
+  an answer: an explicit command (a message starting with "/") or a message to the bot in private.
+  Paths that never reply (thanks, shares, activity, reactions, filters, joins, buttons' side effects)
+  stay silent: a public apology under a plain message would only puzzle the group.
+- Nothing ever leaks a traceback into a chat; the log has it, with the update and chat ids.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Message, ReplyParameters
 
 from bot.i18n import I18n
+from bot.middlewares.dedupe import GaveUp, is_transient
 from bot.platforms.telegram.refs import chat_ref
 from bot.services.chats import ChatDirectory
 from bot.services.errors import DomainError
@@ -29,23 +45,51 @@ def register(dispatcher: Dispatcher) -> None:
         if message is None or message.from_user is None:
             return
         t = i18n.translator(message.from_user.language_code, chats.language(chat_ref(message.chat)))
-        await bot.send_message(message.chat.id, t(error.code, **error.params), reply_to_message_id=message.message_id)
+        await bot.send_message(message.chat.id, t(error.code, **error.params), reply_parameters=reply_to(message))
 
-    @dispatcher.errors()
-    async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, chats: ChatDirectory) -> None:
+    @dispatcher.errors(ExceptionTypeFilter(GaveUp))
+    async def on_given_up(event: ErrorEvent, bot: Bot, i18n: I18n, chats: ChatDirectory) -> None:
+        """The update will not come again: log it, and apologise if someone is waiting for an answer."""
+        error = event.exception
+        assert isinstance(error, GaveUp)
         message = event.update.message
         chat_id = message.chat.id if message else None
         logger.error(
-            "update %s in chat %s failed: %s",
-            event.update.update_id,
-            chat_id,
-            event.exception,
-            exc_info=event.exception,
+            "update %s in chat %s failed %s times; giving up on it: %r",
+            event.update.update_id, chat_id, error.attempts, error.__cause__, exc_info=error.__cause__,
         )
-        if message is None or message.from_user is None:
+        if message is None or message.from_user is None or not expects_answer(message):
             return
         t = i18n.translator(message.from_user.language_code, chats.language(chat_ref(message.chat)))
         try:
-            await bot.send_message(message.chat.id, t("errors.generic"), reply_to_message_id=message.message_id)
+            await bot.send_message(message.chat.id, t("errors.generic"), reply_parameters=reply_to(message))
         except TelegramAPIError as exc:
             logger.warning("could not apologise in chat %s: %s", chat_id, exc)
+
+    @dispatcher.errors()
+    async def on_error(event: ErrorEvent) -> None:
+        """Log with context, then let the exception leave ``feed_update`` so the update is redelivered."""
+        message = event.update.message
+        chat_id = message.chat.id if message else None
+        if is_transient(event.exception):
+            logger.warning(
+                "update %s in chat %s failed (%r); Telegram will deliver it again",
+                event.update.update_id, chat_id, event.exception,
+            )
+        else:
+            logger.error(
+                "update %s in chat %s failed; Telegram will deliver it again: %r",
+                event.update.update_id, chat_id, event.exception, exc_info=event.exception,
+            )
+        raise SkipHandler()  # unhandled: aiogram's errors middleware re-raises the original exception
+
+
+def expects_answer(message: Message) -> bool:
+    """A command, or anything said to the bot in private: the member is waiting for a reply."""
+    text = message.text or message.caption or ""
+    return text.startswith("/") or message.chat.type == "private"
+
+
+def reply_to(message: Message) -> ReplyParameters:
+    # The current Bot API replies through reply_parameters; the message may be gone by now.
+    return ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)

@@ -7,7 +7,10 @@ from aiogram.filters import Command, CommandObject, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from pydantic import Field
+
 from bot.domain import ChatRef
+from bot.faq.knowledge import TOPIC_ID_MAX
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.services.announcements import Announcer
@@ -17,7 +20,8 @@ from handlers.filters import IN_GROUP, IN_PRIVATE
 
 
 class FaqCD(CallbackData, prefix="faq"):
-    topic: str
+    # Topic ids are checked to fit Telegram's 64 bytes of button data when the knowledge base loads.
+    topic: str = Field(min_length=1, max_length=TOPIC_ID_MAX)
 
 
 class GroupMessageNeedsFaq(Filter):

@@ -96,23 +96,30 @@ def make_router() -> Router:
             await _report(message, hit, announcer, admin_chat_id)
             raise SkipHandler()  # reported only: the message goes on as usual
         reason = f"{hit.filter}: {hit.evidence}"
+        key = refs.source_key(message)  # the same update handled twice (redelivered, two processes) acts once
         deleted = await moderation.act(
-            "delete", member.chat, person, None, reason, source_message_id=str(message.message_id), filter=hit.filter
+            "delete", member.chat, person, None, reason, source_message_id=str(message.message_id), filter=hit.filter, key=key
         )
+        if deleted.repeated:
+            return
         if not deleted.ok:  # the bot lacks the right (or the message is gone): the moderators decide
             await _report(message, hit, announcer, admin_chat_id, key="moderation.filter_cannot_delete", why=t(f"moderation.outcome_{deleted.outcome}"))
             return
         for chat, message_id in hit.others:
-            await moderation.act("delete", chat, person, None, reason, source_message_id=message_id, filter=hit.filter, publish=False)
+            await moderation.act(
+                "delete", chat, person, None, reason, source_message_id=message_id, filter=hit.filter, publish=False, key=message_id
+            )
         why = her(f"moderation.filter_{hit.filter}")
         if hit.action == "delete":
             await bot.send_message(message.chat.id, her("moderation.newcomer_limits", name=person.name))
         elif hit.action == "delete_mute":
-            muted = await moderation.act("mute", member.chat, person, None, reason, duration=hit.mute, filter=hit.filter)
+            muted = await moderation.act("mute", member.chat, person, None, reason, duration=hit.mute, filter=hit.filter, key=key)
             text = her("moderation.auto_muted", name=person.name, why=why, duration=format_duration(hit.mute))
             await bot.send_message(message.chat.id, text if muted.ok else failure(t, muted))
         else:
-            warned = await moderation.warn(member.chat, person, None, reason, source_message_id=str(message.message_id), filter=hit.filter)
+            warned = await moderation.warn(
+                member.chat, person, None, reason, source_message_id=str(message.message_id), filter=hit.filter, key=key
+            )
             text = her("moderation.auto_warned", name=person.name, why=why, count=warned.active, limit=warned.limit or warned.active)
             if warned.escalation is not None:
                 text += "\n" + escalation_text(warned.escalation, person.name, warned.active, her, t)

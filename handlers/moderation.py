@@ -10,21 +10,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot.domain import ChatRef, MemberRef, UserInfo
+from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.group_control import ModUndoCD
 from bot.platforms.telegram.moderators import Moderators
 from bot.services.announcements import Announcer
-from bot.services.durations import format_duration, parse_duration
+from bot.services.durations import RESTRICTION_MAX, RESTRICTION_MIN, format_duration, parse_duration, restriction_allowed
 from bot.services.moderation import Done, ModerationService, NothingToUndo, Person
 from bot.services.ports import NewAction
-from handlers.filters import IN_GROUP, IsModerator
+from handlers.filters import AS_MEMBER, IN_GROUP, IsModerator
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,11 @@ def make_router() -> Router:
 
     @router.message(Command(*COMMANDS), IN_GROUP, IsModerator())
     async def cmd_moderate(
-        message: Message, command: CommandObject, bot: Bot, member: MemberRef, moderation: ModerationService,
+        message: Message, command: CommandObject, bot: Bot, chat_ref: ChatRef, actor: UserRef, moderation: ModerationService,
         moderators: Moderators, announcer: Announcer, t: Translator,
     ) -> None:  # fmt: skip
-        chat = member.chat
+        # actor: the moderator, or the group itself for an anonymous administrator (see IsModerator).
+        chat, key = chat_ref, refs.source_key(message)  # key: a redelivered command acts once
         target = await find_target(message, command, chat, moderation)
         if target is None or (command.command == "del" and target.message is None):
             await message.reply(t(f"moderation.usage_{command.command}"))
@@ -85,28 +86,34 @@ def make_router() -> Router:
         source = str(target.message.message_id) if target.message is not None else None
         answer = target.message or message
         if command.command == "warn":
-            await _warn(moderation, chat, target, member, source, answer, her, t)
+            await _warn(moderation, chat, target, actor, source, key, answer, her, t)
         elif command.command == "unwarn":
-            await moderation.unwarn(chat, target.person, member.user)
+            if (await moderation.unwarn(chat, target.person, actor, key=key)).repeated:
+                return
             left = len(await moderation.warnings(chat, target.person.user))
-            await message.reply(t("moderation.unwarned", name=target.person.name, count=left))
+            await tell(message, t("moderation.unwarned", name=target.person.name, count=left))
         elif command.command == "warns":
             await message.reply(await _warnings_text(moderation, chat, target, t))
         elif command.command == "del":
-            done = await moderation.act("delete", chat, target.person, member.user, target.rest, source_message_id=source)
+            done = await moderation.act("delete", chat, target.person, actor, target.rest, source_message_id=source, key=key)
+            if done.repeated:
+                return
             if done.ok:
                 await _quietly_delete(message)
             else:
                 await message.reply(failure(t, done))
         else:
-            await _sanction(command.command, moderation, chat, target, member, source, answer, message, her, t)
+            await _sanction(command.command, moderation, chat, target, actor, source, key, answer, message, her, t)
 
-    @router.message(Command(*COMMANDS), IN_GROUP)
+    @router.message(Command(*COMMANDS), IN_GROUP, AS_MEMBER)  # someone writing as a channel is ignored
     async def cmd_moderate_refused(message: Message, command: CommandObject, member: MemberRef, moderation: ModerationService, t: Translator) -> None:
         logger.info("user %s tried /%s in chat %s without moderator rights", member.user.external_id, command.command, message.chat.id)
-        await moderation.record(
-            NewAction(member.chat, member.user, "", member.user, "refused", f"/{command.command}", message.date, source_message_id=str(message.message_id))
-        )
+        refused = await moderation.record(NewAction(
+            member.chat, member.user, "", member.user, "refused", f"/{command.command}", message.date,
+            source_message_id=str(message.message_id), source_key=refs.source_key(message),
+        ))  # fmt: skip
+        if refused.repeated:
+            return
         await message.reply(t("moderation.not_moderator"))
 
     @router.callback_query(ModUndoCD.filter())
@@ -114,7 +121,10 @@ def make_router() -> Router:
         query: CallbackQuery, callback_data: ModUndoCD, bot: Bot, moderation: ModerationService, moderators: Moderators, t: Translator
     ) -> None:
         record = await moderation.action(callback_data.action_id)
-        if record is None or not await moderators.can_moderate(bot, int(record.chat.external_id), query.from_user.id):
+        if record is None:
+            await query.answer(t("moderation.undo_not_found"), show_alert=True)
+            return
+        if not await moderators.can_moderate(bot, int(record.chat.external_id), query.from_user.id):
             await query.answer(t("moderation.not_moderator"), show_alert=True)
             return
         try:
@@ -127,24 +137,40 @@ def make_router() -> Router:
             return
         await query.answer(t("moderation.undone"))
 
+    @router.callback_query(F.data.startswith(f"{ModUndoCD.__prefix__}{ModUndoCD.__separator__}"))
+    async def on_broken_undo_click(query: CallbackQuery, t: Translator) -> None:
+        """Undo data that does not unpack (forged: an id that is negative, too large or not a number)."""
+        await query.answer(t("moderation.undo_not_found"), show_alert=True)
+
     return router
 
 
 async def _warn(
-    moderation: ModerationService, chat: ChatRef, target: Target, member: MemberRef, source: str | None,
+    moderation: ModerationService, chat: ChatRef, target: Target, actor: UserRef, source: str | None, key: str,
     answer: Message, her: Translator, t: Translator,
 ) -> None:  # fmt: skip
-    warned = await moderation.warn(chat, target.person, member.user, target.rest, source_message_id=source)
+    warned = await moderation.warn(chat, target.person, actor, target.rest, source_message_id=source, key=key)
+    if warned.repeated:  # this /warn was handled already (a redelivered update): she was told once
+        return
     text = her(
         "moderation.warned",
         name=target.person.name,
         count=warned.active,
         limit=warned.limit or warned.active,
-        reason=target.rest or her("moderation.no_reason"),
+        reason=warned.warning.reason or her("moderation.no_reason"),
     )
-    await answer.reply(text)
+    await tell(answer, text)
     if warned.escalation is not None:
-        await answer.reply(escalation_text(warned.escalation, target.person.name, warned.active, her, t))
+        await tell(answer, escalation_text(warned.escalation, target.person.name, warned.active, her, t))
+
+
+async def tell(message: Message, text: str) -> None:
+    """Reply after an action was taken: a failed reply is logged, never turned into an apology that
+    would make the moderator repeat the action."""
+    try:
+        await message.reply(text)
+    except TelegramAPIError as exc:
+        logger.warning("could not confirm a moderation action in chat %s: %s", message.chat.id, exc)
 
 
 def escalation_text(done: Done, name: str, warnings: int, her: Translator, t: Translator) -> str:
@@ -158,7 +184,7 @@ def escalation_text(done: Done, name: str, warnings: int, her: Translator, t: Tr
 
 
 async def _sanction(
-    kind: str, moderation: ModerationService, chat: ChatRef, target: Target, member: MemberRef, source: str | None,
+    kind: str, moderation: ModerationService, chat: ChatRef, target: Target, actor: UserRef, source: str | None, key: str,
     answer: Message, message: Message, her: Translator, t: Translator,
 ) -> None:  # fmt: skip
     reason, duration = target.rest, None
@@ -170,14 +196,19 @@ async def _sanction(
         elif first and first[0].isdigit():
             await message.reply(t("moderation.usage_mute"))
             return
-    done = await moderation.act(kind, chat, target.person, member.user, reason, duration=duration, source_message_id=source)
+        if duration is not None and not restriction_allowed(duration):  # Telegram would make it forever
+            await message.reply(t("moderation.mute_range", min=format_duration(RESTRICTION_MIN), max=format_duration(RESTRICTION_MAX)))
+            return
+    done = await moderation.act(kind, chat, target.person, actor, reason, duration=duration, source_message_id=source, key=key)
+    if done.repeated:
+        return
     if not done.ok:
         await message.reply(failure(t, done))
         return
-    params = {"name": target.person.name, "reason": reason or her("moderation.no_reason")}
+    params = {"name": target.person.name, "reason": done.record.reason or her("moderation.no_reason")}
     if kind == "mute" and done.record.until is not None:
         params["duration"] = format_duration(done.record.until - done.record.at)
-    await answer.reply(her(f"moderation.done_{kind}", **params))
+    await tell(answer, her(f"moderation.done_{kind}", **params))
 
 
 async def _warnings_text(moderation: ModerationService, chat: ChatRef, target: Target, t: Translator) -> str:

@@ -6,9 +6,9 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import Message
 
-from bot.domain import UserInfo
+from bot.services.numbers import parse_count
+from bot.domain import UserInfo, UserRef
 from bot.i18n import Translator
-from bot.platforms.telegram import refs
 from bot.services.announcements import Announcer
 from bot.services.ports import Order
 from bot.services.shop import ShopService
@@ -51,16 +51,14 @@ def make_router() -> Router:
 
     @router.message(Command("fulfil", "fulfill", "cancel"))
     async def cmd_close(
-        message: Message, command: CommandObject, shop: ShopService, announcer: Announcer, t: Translator
+        message: Message, command: CommandObject, actor: UserRef, shop: ShopService, announcer: Announcer, t: Translator
     ) -> None:
-        argument = (command.args or "").strip().lstrip("#")
-        if not argument.isdigit():
+        number = parse_count((command.args or "").strip().lstrip("#"))
+        if not number:  # not a number, or beyond any order's
             await message.reply(t("orders.usage"))
             return
-        assert message.from_user is not None
-        actor = refs.user_ref(message.from_user)
         cancel = command.command == "cancel"
-        order = await (shop.cancel if cancel else shop.fulfil)(int(argument), actor)
+        order = await (shop.cancel if cancel else shop.fulfil)(number, actor)
         await message.reply(describe(order, shop, t))
         item = shop.items.get(order.item)
         await announcer.to_member(

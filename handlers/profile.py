@@ -8,6 +8,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.services.numbers import parse_count
 from bot.domain import Profile
 from bot.i18n import SUPPORTED, Translator
 from bot.platforms.telegram import refs
@@ -68,8 +69,8 @@ def make_router() -> Router:
             return
         if action == "ttc":
             profile = await profiles.set_trying(user)
-        elif action == "pause" and value.isdigit():
-            profile = await profiles.pause_streak(user, int(value))
+        elif action == "pause" and (days := parse_count(value, maximum=366)) is not None:
+            profile = await profiles.pause_streak(user, days)
         elif action == "resume":
             profile = await profiles.resume_streak(user)
         elif action == "milestones" and value.lower() in SWITCH:

@@ -13,6 +13,7 @@ from bot.domain import ChatRef, MemberRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.services.announcements import Announcer
+from bot.services.lengths import clip_reason
 from bot.services.reports import ReportService
 from handlers.faq import message_link
 from handlers.filters import IN_GROUP
@@ -33,7 +34,7 @@ def make_router() -> Router:
             await message.reply(t("report.usage"))
             return
         author = reported.from_user
-        reason = (command.args or "").strip()
+        reason = clip_reason(command.args or "")  # what is stored, and quoted to the moderators
         outcome = await reports.report(
             member.chat, str(reported.message_id), refs.user_ref(author) if author else None, member.user, reason
         )

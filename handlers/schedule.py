@@ -7,6 +7,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import ChatMemberUpdated, Message, PollAnswer
 
+from bot.domain import UserRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.services.scheduled_posts import Planned, ScheduledPosts, UnknownEntry
@@ -61,18 +62,17 @@ def make_router() -> Router:
         await message.reply("\n".join([t("schedule.upcoming_header", count=len(upcoming))] + [describe(p, t) for p in upcoming]))
 
     @admin.message(Command("postnow", "pause", "resume"))
-    async def cmd_entry(message: Message, command: CommandObject, posts: ScheduledPosts, t: Translator) -> None:
+    async def cmd_entry(message: Message, command: CommandObject, actor: UserRef, posts: ScheduledPosts, t: Translator) -> None:
         entry_id = (command.args or "").strip()
         if not entry_id:
             await message.reply(t("schedule.entry_usage", command=command.command))
             return
-        assert message.from_user is not None
         try:
             if command.command == "postnow":
                 await message.reply(t("schedule.posted_now", entry=entry_id, count=await posts.post_now(entry_id)))
                 return
             pause = command.command == "pause"
-            changed = await posts.set_paused(entry_id, pause, f"telegram:{message.from_user.id}")
+            changed = await posts.set_paused(entry_id, pause, f"{actor.platform}:{actor.external_id}")
         except UnknownEntry:
             ids = ", ".join(entry.id for entry in posts.schedule.entries) or "-"
             await message.reply(t("schedule.unknown_entry", entry=entry_id, ids=ids))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
@@ -10,6 +14,9 @@ from bot.domain import MemberRef
 from bot.i18n import Translator
 from bot.services.shop import FREEZE, ShopService
 from handlers.filters import IN_GROUP, IN_PRIVATE
+
+logger = logging.getLogger(__name__)
+ITEM_ID = re.compile(r"[A-Za-z0-9_]{1,32}")  # [shop.items] ids, typed in any case
 
 
 def make_router() -> Router:
@@ -34,15 +41,17 @@ def make_router() -> Router:
         message: Message, command: CommandObject, member: MemberRef, shop: ShopService, t: Translator
     ) -> None:
         item_id = (command.args or "").strip()
-        if not item_id or " " in item_id:
+        if not ITEM_ID.fullmatch(item_id):  # item ids are short words (see [shop.items]); anything else is a slip
             await message.reply(t("shop.usage"))
             return
         result = await shop.redeem(member, item_id, request_key=f"{message.chat.id}:{message.message_id}")
         item = shop.items[result.order.item]
         key = "shop.freeze_bought" if item.kind == FREEZE else "shop.redeemed"
-        await message.reply(
-            t(key, name=item.name(t.language), cost=item.cost, balance=result.balance, order=result.order.id)
-        )
+        text = t(key, name=item.name(t.language), cost=item.cost, balance=result.balance, order=result.order.id)
+        try:  # the points are spent: a failed confirmation must not read as "try again"
+            await message.reply(text)
+        except TelegramAPIError as exc:
+            logger.warning("could not confirm order %s in chat %s: %s", result.order.id, message.chat.id, exc)
 
     @router.message(Command("shop", "redeem"), IN_PRIVATE)
     async def cmd_shop_private(message: Message, t: Translator) -> None:

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+import logging
+
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import Field
 
 from bot.domain import MemberRef, UserRef
 from bot.i18n import Translator, pick
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.moderators import Moderators
+from bot.platforms.telegram.outgoing import MESSAGE_TEXT
 from bot.services.announcements import Announcer
 from bot.services.moderation import Person
+from bot.services.lengths import fit, utf16_len
 from bot.services.welcome import Welcome, WelcomeService
+
+logger = logging.getLogger(__name__)
 
 ADMIN_STATUSES = frozenset({"administrator", "creator"})
 
 
 class CaptchaCD(CallbackData, prefix="captcha"):
-    user_id: int
-    choice: int
+    # Bounded: callback data can be forged, and a value that does not unpack is answered as stale.
+    user_id: int = Field(ge=1, le=2**63 - 1)
+    choice: int = Field(ge=0, le=5)  # at most six answers
 
 
 class HasNewMembers(Filter):
@@ -46,12 +54,14 @@ def captcha_markup(welcome: Welcome, user_id: int, her: Translator) -> InlineKey
 
 
 def greeting(welcome: Welcome, name: str, her: Translator, rules: dict[str, str], minutes: int) -> str:
-    text = her("welcome.greeting", name=name, rules=pick(rules, her.language, ""))
+    """The greeting with the rules and the captcha's instruction; long rules are cut, never the instruction."""
+    captcha = ""
     if welcome.captcha == "button":
-        text += "\n\n" + her("welcome.captcha_button", minutes=minutes)
+        captcha = "\n\n" + her("welcome.captcha_button", minutes=minutes)
     elif welcome.captcha == "question" and welcome.question is not None:
-        text += "\n\n" + her("welcome.captcha_question", minutes=minutes, question=pick(welcome.question.text, her.language, ""))
-    return text
+        captcha = "\n\n" + her("welcome.captcha_question", minutes=minutes, question=pick(welcome.question.text, her.language, ""))
+    room = MESSAGE_TEXT - utf16_len(her("welcome.greeting", name=name, rules="")) - utf16_len(captcha)
+    return her("welcome.greeting", name=name, rules=fit(pick(rules, her.language, ""), max(room, 0))) + captcha
 
 
 def make_router() -> Router:
@@ -77,9 +87,11 @@ def make_router() -> Router:
             text = greeting(joined, user.full_name, her, rules, minutes)
             try:
                 sent = await bot.send_message(message.chat.id, text, reply_markup=captcha_markup(joined, user.id, her))
-            except TelegramAPIError:
+            except TelegramAPIError as exc:
+                logger.warning("could not greet a new member in %s: %s", message.chat.id, exc)
+                await welcome.posted(joined.join, None)  # no button to press: she is not muted for a captcha
                 continue
-            await welcome.posted(joined.join, str(sent.message_id))
+            await welcome.posted(joined.join, str(sent.message_id))  # the captcha's mute comes after its button
 
     @router.callback_query(CaptchaCD.filter())
     async def on_captcha_click(query: CallbackQuery, callback_data: CaptchaCD, welcome: WelcomeService, t: Translator) -> None:
@@ -99,6 +111,11 @@ def make_router() -> Router:
             return
         key = {"wrong": "welcome.wrong", "failed": "welcome.failed", "not_yours": "welcome.not_yours"}.get(answer.result, "welcome.settled")
         await query.answer(t(key, left=answer.attempts_left), show_alert=True)
+
+    @router.callback_query(F.data.startswith(f"{CaptchaCD.__prefix__}{CaptchaCD.__separator__}"))
+    async def on_broken_captcha_click(query: CallbackQuery, t: Translator) -> None:
+        """Captcha data that does not unpack (forged, or from an older version): answered, nothing done."""
+        await query.answer(t("welcome.settled"), show_alert=True)
 
     @router.chat_member()
     async def on_member_change(event: ChatMemberUpdated, moderators: Moderators) -> None:

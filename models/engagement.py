@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from bot.domain import ChatRef, MemberRef, UserInfo
+from bot.services.ledger import counts_as_earned
 from bot.services.ports import BadgeGrant, DailyPoints, Order, SeasonInfo, TierState
-from models.common import MEMBER_COLUMNS, MEMBERSHIPS, as_date, as_datetime, member_of, membership_t, user_t
+from models.common import MEMBER_COLUMNS, MEMBERSHIPS, as_date, as_datetime, member_of, membership_t, user_t, utc
 from models.tables import DailyActivity, LedgerEntry, MemberBadge, PointsDaily, Season, SeasonStanding, ShopOrder, ShopStock
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ class SqlStandingsRepository:
     def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
         self._connection = connection
         self._resolver = resolver
+        self._day_of = storage.day_of
 
     async def daily_since(self, since: date, members: Sequence[MemberRef] | None = None) -> list[DailyPoints]:
         statement = select(daily_t.c.local_date, daily_t.c.earned, daily_t.c.updated_at, *MEMBER_COLUMNS).select_from(
@@ -191,10 +194,37 @@ class SqlStandingsRepository:
         ).first()
         return SeasonInfo(row.name, as_datetime(row.started_at), as_date(row.first_day)) if row else None  # type: ignore[arg-type]
 
+    async def earned_before(self, day: date, at: datetime) -> dict[MemberRef, int]:
+        # Only ledger rows of the last two days can be of that local day (timezones differ by under a day).
+        rows = await self._connection.execute(
+            select(ledger_t.c.delta, ledger_t.c.reason, ledger_t.c.created_at, *MEMBER_COLUMNS)
+            .select_from(ledger_t.join(MEMBERSHIPS, membership_t.c.id == ledger_t.c.membership_id))
+            .where(ledger_t.c.created_at >= at - timedelta(days=2), ledger_t.c.created_at < at)
+        )
+        earned: dict[MemberRef, int] = defaultdict(int)
+        for row in rows:
+            member = member_of(row)
+            if counts_as_earned(row.reason) and self._day_of(member, utc(row.created_at)) == day:  # type: ignore[arg-type]
+                earned[member] += row.delta
+        return {member: points for member, points in earned.items() if points}
+
+    async def _earned_since(self, at: datetime) -> dict[MemberRef, int]:
+        """Points stamped at or after ``at`` (a season starting at ``at`` has them, not the one it closes)."""
+        rows = await self._connection.execute(
+            select(ledger_t.c.delta, ledger_t.c.reason, *MEMBER_COLUMNS)
+            .select_from(ledger_t.join(MEMBERSHIPS, membership_t.c.id == ledger_t.c.membership_id))
+            .where(ledger_t.c.created_at >= at)
+        )
+        earned: dict[MemberRef, int] = defaultdict(int)
+        for row in rows:
+            if counts_as_earned(row.reason):
+                earned[member_of(row)] += row.delta
+        return earned
+
     async def start_season(self, name: str, at: datetime, first_day: date) -> int:
         current = (
             await self._connection.execute(
-                select(season_t.c.id, season_t.c.first_day).where(season_t.c.ended_at.is_(None)).limit(1)
+                select(season_t.c.id, season_t.c.first_day, season_t.c.started_at).where(season_t.c.ended_at.is_(None)).limit(1)
             )
         ).first()
         if current is None:
@@ -209,12 +239,17 @@ class SqlStandingsRepository:
             ).scalar_one()
         else:
             season_id, since = current.id, as_date(current.first_day)
-        totals = await self.totals_since(since, first_day)  # type: ignore[arg-type]
+        # Everything earned until now, today included: the season ends at ``at``, not at a day boundary.
+        # Its own first day counts only from its start (the rest of that day belonged to the season before).
+        totals = await self.totals_since(since)  # type: ignore[arg-type]
+        before_start = await self.earned_before(since, utc(current.started_at)) if current is not None else {}  # type: ignore[arg-type]
+        after_end = await self._earned_since(at)
         ids = await self._resolver.ensure([total.member for total in totals])
         by_chat: dict[ChatRef, list[DailyPoints]] = defaultdict(list)
         for total in totals:
-            if total.earned > 0:
-                by_chat[total.member.chat].append(total)
+            earned = total.earned - before_start.get(total.member, 0) - after_end.get(total.member, 0)
+            if earned > 0:
+                by_chat[total.member.chat].append(replace(total, earned=earned))
         archived = []
         for standings in by_chat.values():
             standings.sort(key=lambda total: (-total.earned, total.updated_at))

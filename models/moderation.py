@@ -81,9 +81,11 @@ class SqlModerationRepository:
 
     # ------------------------------------------------------------ actions
 
-    async def add(self, action: NewAction) -> int:
+    async def add(self, action: NewAction) -> int | None:
+        # ON CONFLICT on (chat, source_key, kind): the second delivery of an update inserts nothing (NULL keys never conflict).
+        statement = self._insert(action_t).on_conflict_do_nothing(index_elements=["chat_id", "source_key", "kind"])
         result = await self._connection.execute(
-            action_t.insert().returning(action_t.c.id),
+            statement.returning(action_t.c.id),
             {
                 "chat_id": await self._resolver.chat_id(action.chat),
                 "target_id": action.target.external_id,
@@ -96,9 +98,29 @@ class SqlModerationRepository:
                 "until_at": action.until,
                 "outcome": action.outcome,
                 "created_at": action.at,
+                "source_key": action.source_key,
             },
         )
-        return int(result.scalar_one())
+        action_id = result.scalar_one_or_none()
+        return int(action_id) if action_id is not None else None
+
+    async def by_source(self, chat: ChatRef, source_key: str, kind: str) -> ActionRecord | None:
+        row = (
+            await self._connection.execute(
+                select(*_ACTION_COLUMNS)
+                .select_from(_ACTIONS)
+                .where(
+                    chat_t.c.platform == chat.platform,
+                    chat_t.c.external_id == chat.external_id,
+                    action_t.c.source_key == source_key,
+                    action_t.c.kind == kind,
+                )
+            )
+        ).first()
+        return _action(row) if row is not None else None
+
+    async def set_outcome(self, action_id: int, outcome: str) -> None:
+        await self._connection.execute(update(action_t).where(action_t.c.id == action_id).values(outcome=outcome))
 
     async def get(self, action_id: int) -> ActionRecord | None:
         row = (await self._connection.execute(select(*_ACTION_COLUMNS).select_from(_ACTIONS).where(action_t.c.id == action_id))).first()

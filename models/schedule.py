@@ -29,6 +29,7 @@ profile_t = MemberProfile.__table__
 
 GROUP_KINDS = ("group", "supergroup")
 _PRESENT = membership_t.c.left_at.is_(None)
+RETRY = "retry"  # a fire that failed for a passing reason: claimed again by the next tick within grace
 
 
 def _poll(row: Any) -> PollRecord:
@@ -74,7 +75,8 @@ class SqlScheduleRepository:
         rows = await self._connection.execute(
             select(fire_t.c.entry_id, fire_t.c.scheduled_at, chat_t.c.platform, chat_t.c.external_id)
             .join(chat_t, chat_t.c.id == fire_t.c.chat_id)
-            .where(fire_t.c.scheduled_at >= since)
+            # A fire that failed for a passing reason is not done: a restarted bot tries it again.
+            .where(fire_t.c.scheduled_at >= since, fire_t.c.status != RETRY)
         )
         return {(row.entry_id, ChatRef(row.platform, row.external_id), utc(row.scheduled_at)) for row in rows}  # type: ignore[misc]
 
@@ -102,7 +104,37 @@ class SqlScheduleRepository:
                 for claim in claims
             ],
         )
-        return {(row.entry_id, refs[row.chat_id], utc(row.scheduled_at)): row.id for row in rows}  # type: ignore[misc]
+        claimed = {(row.entry_id, refs[row.chat_id], utc(row.scheduled_at)): row.id for row in rows}  # type: ignore[misc]
+        if len(claimed) < len(claims):
+            missing = [claim for claim in claims if (claim.entry_id, claim.chat, claim.scheduled_at) not in claimed]
+            claimed.update(await self._reclaim(missing, chat_ids, refs, at))
+        return claimed
+
+    async def _reclaim(
+        self, claims: Sequence[FireClaim], chat_ids: dict[ChatRef, int], refs: dict[int, ChatRef], at: datetime
+    ) -> dict[FireKey, int]:
+        """Fires recorded before that failed for a passing reason (status retry) are claimed again, once:
+        the UPDATE only matches while the status is still retry, so one instance wins each."""
+        wanted = {(claim.entry_id, chat_ids[claim.chat], claim.scheduled_at): claim.status for claim in claims}
+        earliest = min(claim.scheduled_at for claim in claims)
+        rows = await self._connection.execute(
+            select(fire_t.c.id, fire_t.c.entry_id, fire_t.c.chat_id, fire_t.c.scheduled_at).where(
+                fire_t.c.status == RETRY,
+                fire_t.c.scheduled_at >= earliest,
+                fire_t.c.entry_id.in_({claim.entry_id for claim in claims}),
+            )
+        )
+        reclaimed: dict[FireKey, int] = {}
+        for row in rows.all():
+            status = wanted.get((row.entry_id, row.chat_id, utc(row.scheduled_at)))
+            if status is None:
+                continue
+            changed = await self._connection.execute(
+                update(fire_t).where(fire_t.c.id == row.id, fire_t.c.status == RETRY).values(status=status, updated_at=at)
+            )
+            if changed.rowcount == 1:
+                reclaimed[(row.entry_id, refs[row.chat_id], utc(row.scheduled_at))] = row.id  # type: ignore[index]
+        return reclaimed
 
     async def finish(self, outcomes: Sequence[tuple[int, str, str | None]], at: datetime) -> None:
         if outcomes:

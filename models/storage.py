@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.domain import (
@@ -29,7 +29,7 @@ from bot.domain import (
     UserInfo,
     UserRef,
 )
-from bot.services.errors import InsufficientBalance, StorageConflict
+from bot.services.errors import InsufficientBalance, StorageConflict, StorageRejected
 from bot.services.ledger import counts_as_earned
 from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin, PointsMoved
 from models.common import MEMBERSHIPS, as_date, utc
@@ -863,16 +863,27 @@ class SqlActivityStore:
     # last_active_at is kept to within this: a member chatting all day costs one membership write an hour.
     PRESENCE_PRECISION = timedelta(hours=1)
 
-    def __init__(self, storage: SqlStorage) -> None:
+    # Processed update ids older than this are deleted (Telegram redelivers within 24 hours).
+    KEEP_PROCESSED = timedelta(hours=48)
+
+    def __init__(self, storage: SqlStorage, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._storage = storage
+        self._now = now
+        self._pruned_at: datetime | None = None
         # Platform info last written per ref, so an unchanged name is not rewritten every second.
         self._written: dict[ChatRef | UserRef, ChatInfo | UserInfo] = {}
         # Per member: (last_active_at, left_at) as last written.
         self._presence: dict[MemberRef, tuple[datetime, datetime | None]] = {}
 
-    async def record(self, tallies: Sequence[ActivityTally], processed_updates: Sequence[tuple[str, int]]) -> None:
+    async def record(self, tallies: Sequence[ActivityTally], processed_updates: Sequence[tuple[str, str, int]]) -> None:
         if not tallies and not processed_updates:
             return
+        try:
+            await self._record(tallies, processed_updates)
+        except (DataError, IntegrityError) as exc:
+            raise StorageRejected(str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)) from exc
+
+    async def _record(self, tallies: Sequence[ActivityTally], processed_updates: Sequence[tuple[str, str, int]]) -> None:
         new_ids = IdCache()
         chat_infos = self._to_write(_latest(tallies, lambda t: (t.member.chat, t.chat)), self._storage.ids.chats)
         user_infos = self._to_write(_latest(tallies, lambda t: (t.member.user, t.user)), self._storage.ids.users)
@@ -891,12 +902,23 @@ class SqlActivityStore:
         self._written.update((ref, info) for ref, info in (chat_infos | user_infos).items() if info is not None)
         self._presence.update(presence)
 
-    async def recent_updates(self, since: datetime) -> list[tuple[str, int]]:
+    async def recent_updates(self, since: datetime) -> list[tuple[str, str, int, datetime]]:
         async with self._storage.engine.begin() as connection:
             await connection.execute(delete(processed_t).where(processed_t.c.processed_at < since))
-            rows = await connection.execute(select(processed_t.c.platform, processed_t.c.first_id, processed_t.c.last_id))
-            ids = {(row.platform, update_id) for row in rows for update_id in range(row.first_id, row.last_id + 1)}
-            return sorted(ids)
+            rows = await connection.execute(
+                select(
+                    processed_t.c.platform, processed_t.c.bot_id, processed_t.c.first_id, processed_t.c.last_id,
+                    processed_t.c.processed_at,
+                )
+            )
+            latest: dict[tuple[str, str, int], datetime] = {}
+            for row in rows:
+                at = utc(row.processed_at)
+                for update_id in range(row.first_id, row.last_id + 1):
+                    key = (row.platform, row.bot_id, update_id)
+                    if key not in latest or latest[key] < at:
+                        latest[key] = at
+            return sorted((*key, at) for key, at in latest.items())
 
     def _to_write(self, latest: dict[Any, Any], known_ids: dict[Any, int]) -> dict[Any, Any]:
         """Refs to upsert: unknown ones, and known ones whose platform info changed since we wrote it."""
@@ -990,18 +1012,21 @@ class SqlActivityStore:
             ],
         )
 
-    async def _add_processed(self, connection: AsyncConnection, processed: Sequence[tuple[str, int]]) -> None:
+    async def _add_processed(self, connection: AsyncConnection, processed: Sequence[tuple[str, str, int]]) -> None:
         # Update ids arrive nearly consecutive, so a flush stores a few ranges instead of a row per update.
-        by_platform: dict[str, list[int]] = defaultdict(list)
-        for platform, update_id in processed:
-            by_platform[platform].append(update_id)
-        now = datetime.now(UTC)
+        by_source: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for platform, bot, update_id in processed:
+            by_source[(platform, bot)].append(update_id)
+        now = self._now()
         rows = [
-            {"platform": platform, "first_id": first, "last_id": last, "processed_at": now}
-            for platform, ids in by_platform.items()
+            {"platform": platform, "bot_id": bot, "first_id": first, "last_id": last, "processed_at": now}
+            for (platform, bot), ids in by_source.items()
             for first, last in to_ranges(ids)
         ]
         await connection.execute(processed_t.insert(), rows)
+        if self._pruned_at is None or now - self._pruned_at >= timedelta(hours=1):
+            await connection.execute(delete(processed_t).where(processed_t.c.processed_at < now - self.KEEP_PROCESSED))
+            self._pruned_at = now
 
 
 class SqlChatPreferencesStore:
@@ -1033,12 +1058,17 @@ def _latest(tallies: Iterable[ActivityTally], pick: Any) -> dict[Any, Any]:
 
 
 def _info_columns(table: Any, info: ChatInfo | UserInfo | None) -> dict[str, Any]:
+    """Platform info as column values, each cut to its column's length (names and titles come from outside)."""
     if table is chat_t:
         chat = info if isinstance(info, ChatInfo) else ChatInfo(title="", kind="")
-        return {"title": chat.title[:256], "kind": chat.kind}
-    user = info if isinstance(info, UserInfo) else UserInfo(display_name="")
-    return {
-        "display_name": user.display_name[:256],
-        "language": user.language or "",
-        "username": (user.username or "").lower()[:64],
-    }
+        values = {"title": chat.title, "kind": chat.kind}
+    else:
+        user = info if isinstance(info, UserInfo) else UserInfo(display_name="")
+        values = {"display_name": user.display_name, "language": user.language or "", "username": (user.username or "").lower()}
+    return {name: fit(table.c[name], value) for name, value in values.items()}
+
+
+def fit(column: Any, value: str) -> str:
+    """``value`` cut to what ``column`` (a String(n)) holds."""
+    length = getattr(column.type, "length", None)
+    return value[:length] if length is not None else value

@@ -341,6 +341,8 @@ class ProcessedUpdate(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
+    # The bot the updates came to (Telegram: the id in its token); update ids are per bot.
+    bot_id: Mapped[str] = mapped_column(String(32), server_default="")
     first_id: Mapped[int] = mapped_column(BigInteger)
     last_id: Mapped[int] = mapped_column(BigInteger)
     processed_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
@@ -353,7 +355,11 @@ class ModerationAction(Base):
     """
 
     __tablename__ = "moderation_action"
-    __table_args__ = (Index("ix_moderation_action_target", "chat_id", "target_id", "kind"),)
+    __table_args__ = (
+        Index("ix_moderation_action_target", "chat_id", "target_id", "kind"),
+        # One action of a kind per source message: a redelivered update (another process, a retry) acts once.
+        UniqueConstraint("chat_id", "source_key", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
@@ -370,6 +376,9 @@ class ModerationAction(Base):
     undone_at: Mapped[datetime | None] = mapped_column(Timestamp)
     undone_by: Mapped[str | None] = mapped_column(String(64))
     log_message_id: Mapped[str | None] = mapped_column(String(32))
+    # The message (or edit) the action answers: a moderator's command or the message a filter caught,
+    # "123" or "123@<edit date>"; None for actions without one (undo, captcha, clean-up).
+    source_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class MemberJoin(Base):

@@ -17,6 +17,10 @@ from bot.services.profiles import STAGES
 DATA = Path(__file__).parent
 LANGUAGES = ("zh-CN", "en")
 ANSWER_MAX = {"zh-CN": 700, "en": 1400}  # about 600 Chinese characters, with room for the bot's own lines
+# A topic id travels in a "did you mean" button as "faq:<id>", and a button's data is at most 64 bytes.
+BUTTON_DATA_MAX = 64
+BUTTON_PREFIX = "faq:"
+TOPIC_ID_MAX = BUTTON_DATA_MAX - len(BUTTON_PREFIX)
 
 
 class KnowledgeError(Exception):
@@ -104,6 +108,11 @@ def _read(path: Path) -> tuple[list[tuple[int | None, _Entry]], list[str]]:
 def _check(path: Path, line: int | None, entry: _Entry, topic: Topic) -> list[str]:
     where = f"{path}:{line or '?'}: entry {entry.id!r}"
     problems = []
+    if len(entry.id.encode()) > TOPIC_ID_MAX:
+        problems.append(
+            f"{where}: id: is {len(entry.id.encode())} characters; at most {TOPIC_ID_MAX} "
+            f"(it travels in a button as {BUTTON_PREFIX}<id>, and Telegram allows {BUTTON_DATA_MAX} bytes)"
+        )
     for stage in topic.stages - set(STAGES):
         problems.append(f"{where}: stages: unknown stage {stage!r} (stages: {', '.join(STAGES)})")
     if not topic.questions or not all(topic.questions.get(language) for language in LANGUAGES):

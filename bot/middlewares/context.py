@@ -58,7 +58,7 @@ class MemberContextMiddleware(BaseMiddleware):
             self._membership(chat, joined, message, left=False)
         if message.left_chat_member is not None:
             self._membership(chat, message.left_chat_member, message, left=True)
-        user = message.from_user
+        user = _author(message)
         member = refs.member_ref(chat, user) if user is not None else None
         if member is None or user is None or message.new_chat_members or message.left_chat_member:
             return
@@ -88,9 +88,9 @@ class MemberContextMiddleware(BaseMiddleware):
 
 def _chat_and_user(update: Update) -> tuple[Chat | None, User | None]:
     if update.message is not None:
-        return update.message.chat, update.message.from_user
+        return update.message.chat, _author(update.message)
     if update.edited_message is not None:
-        return update.edited_message.chat, update.edited_message.from_user
+        return update.edited_message.chat, _author(update.edited_message)
     if update.callback_query is not None:
         message = update.callback_query.message
         return (message.chat if message is not None else None), update.callback_query.from_user
@@ -103,3 +103,10 @@ def _chat_and_user(update: Update) -> tuple[Chat | None, User | None]:
     if update.poll_answer is not None:
         return None, update.poll_answer.user
     return None, None
+
+
+def _author(message: Message) -> User | None:
+    """The member who wrote it; None for a post made as a chat (a channel, the group itself, a linked
+    channel's automatic forward): ``from`` is then a placeholder account (Channel_Bot, GroupAnonymousBot,
+    or 777000, which is not even flagged as a bot), and no member may earn or be counted for it."""
+    return None if message.sender_chat is not None else message.from_user

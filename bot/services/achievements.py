@@ -47,7 +47,10 @@ class Achievements:
     async def settle(self) -> None:
         """Handle everything marked so far (the loop calls this; tests and shutdown too)."""
         if self._pending and self._prepare is not None:
-            await self._prepare()  # e.g. land buffered names, so announcements can name members
+            try:
+                await self._prepare()  # e.g. land buffered names, so announcements can name members
+            except Exception:  # noqa: BLE001 - e.g. the database is unreachable: the loop must live on
+                logger.warning("could not prepare achievements; trying them anyway", exc_info=True)
         while self._pending:
             members = list(self._pending)[: self._batch]
             for member in members:

@@ -1,7 +1,10 @@
 """Write-behind activity counting: the hot path only touches memory; a flusher lands it every second.
 
-A flush that fails keeps its tallies and update ids for the next attempt, so nothing is dropped;
-shutdown flushes once more after in-flight updates finish.
+A flush that fails keeps its tallies and update ids for the next attempt, so nothing is dropped. The
+one exception is a row the database refuses outright (``StorageRejected``: a value it cannot hold):
+then the batch is written row by row and only the refused member-day is dropped, with a log line, so
+one bad field cannot hold back everyone else's counts and the processed update ids. Shutdown flushes
+once more after in-flight updates finish.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from bot.domain import ActivityTally, ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
-from bot.services.errors import StorageConflict
+from bot.services.errors import StorageConflict, StorageRejected
 from bot.services.ports import ActivityStore
 
 logger = logging.getLogger(__name__)
@@ -23,7 +26,7 @@ class ActivityBuffer:
         self._store = store
         self._day_of = day_of
         self._tallies: dict[tuple[MemberRef, date], ActivityTally] = {}
-        self._processed: list[tuple[str, int]] = []
+        self._processed: list[tuple[str, str, int]] = []
         self._lock = asyncio.Lock()
         # Told when a member is seen present (posting, joining) or gone (leaving, removed).
         self.on_presence: Callable[[MemberRef, bool], None] = lambda member, present: None
@@ -63,8 +66,8 @@ class ActivityBuffer:
         """Drop her unflushed counts, so a flush after /forgetme does not write her name back."""
         self._tallies = {key: tally for key, tally in self._tallies.items() if tally.member.user != user}
 
-    def processed(self, platform: str, update_id: int) -> None:
-        self._processed.append((platform, update_id))
+    def processed(self, platform: str, update_id: int, bot: str = "") -> None:
+        self._processed.append((platform, bot, update_id))
 
     @property
     def pending(self) -> int:
@@ -78,9 +81,30 @@ class ActivityBuffer:
             self._tallies, self._processed = {}, []
             try:
                 await self._store.record(tallies, processed)
-            except Exception:
+            except StorageRejected:
+                await self._record_row_by_row(tallies, processed)
+            except BaseException:
                 self._restore(tallies, processed)
                 raise
+
+    async def _record_row_by_row(self, tallies: list[ActivityTally], processed: list[tuple[str, str, int]]) -> None:
+        """One refused row failed the batch: land the others, drop only what the database refuses."""
+        for index, tally in enumerate(tallies):
+            try:
+                await self._store.record([tally], [])
+            except StorageRejected as exc:
+                logger.error(
+                    "activity of user %s in chat %s on %s dropped: the database refused it (%s)",
+                    tally.member.user.external_id, tally.member.chat.external_id, tally.day, exc,
+                )
+            except BaseException:
+                self._restore(tallies[index:], processed)
+                raise
+        try:
+            await self._store.record([], processed)
+        except BaseException:
+            self._restore([], processed)
+            raise
 
     async def run(self, interval: float, stop: asyncio.Event) -> None:
         """Flush every ``interval`` seconds until ``stop`` is set; errors are logged and retried."""
@@ -108,7 +132,7 @@ class ActivityBuffer:
             return tally, True
         return tally, False
 
-    def _restore(self, tallies: list[ActivityTally], processed: list[tuple[str, int]]) -> None:
+    def _restore(self, tallies: list[ActivityTally], processed: list[tuple[str, str, int]]) -> None:
         for old in tallies:
             key = (old.member, old.day)
             current = self._tallies.get(key)

@@ -7,6 +7,7 @@ platform language, then the group's. Platforms register their Notifier when they
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bot.domain import ChatRef, MemberRef, UserInfo
@@ -23,9 +24,20 @@ class Notifiers:
 
     def __init__(self) -> None:
         self._by_platform: dict[str, Notifier] = {}
+        self._listeners: list[Callable[[str], None]] = []
 
     def register(self, platform: str, notifier: Notifier) -> None:
         self._by_platform[platform] = notifier
+        for listener in self._listeners:
+            listener(platform)
+
+    def on_register(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(platform)`` whenever a platform can post (it connected)."""
+        self._listeners.append(listener)
+
+    @property
+    def platforms(self) -> list[str]:
+        return list(self._by_platform)
 
     def get(self, platform: str) -> Notifier | None:
         return self._by_platform.get(platform)

@@ -9,9 +9,16 @@ from datetime import datetime
 from bot.domain import MemberRef, UserRef
 from bot.services import ledger
 from bot.services.errors import DomainError
+from bot.services.lengths import fit
 from bot.services.ports import Clock, LedgerEntry, UnitOfWorkFactory
 
 MAX_MANUAL_POINTS = 10_000
+NOTE_MAX = 200  # the ledger keeps a note of at most 200 characters
+
+
+def clip_note(note: str) -> str:
+    """A moderator's note on an award, short enough for the ledger and for the confirmation."""
+    return fit(note.strip(), NOTE_MAX)
 
 
 class CannotAwardSelf(DomainError):
@@ -132,7 +139,7 @@ class AwardService:
                 reason="manual",
                 idempotency_key=f"manual:{request_key}",
                 actor=actor,
-                note=note or None,
+                note=clip_note(note) or None,
                 at=self._now(),
             )
             balance_after = await ledger.post(uow, entry)

@@ -23,6 +23,11 @@ class StorageConflict(DomainError):
     code = "storage.conflict"
 
 
+class StorageRejected(Exception):
+    """The database refused the data itself (a value too long, a broken constraint): running it again
+    would fail the same way, unlike an unavailable database or a ``StorageConflict``."""
+
+
 class InsufficientBalance(DomainError):
     """Storage refused a debit that would take a balance below zero (a concurrent spend got there first)."""
 

@@ -184,6 +184,8 @@ class Leaderboard:
             # A day more than the longest window: chats in other timezones may be a day behind.
             recent = await uow.standings.daily_since(now.date() - timedelta(days=KEPT_DAYS + 1))
             totals = await uow.standings.totals_since(self._season_first_day(season))
+            # Its first day counts from the moment it started: what was earned earlier that day is the old season's.
+            carried = await uow.standings.earned_before(season.first_day, season.started_at) if season else {}
             departed = await uow.standings.departed()
         self._reset()
         self.season = season
@@ -210,7 +212,8 @@ class Leaderboard:
                 if row.day > today - timedelta(days=days):
                     count(row.member, period, row.earned, row.updated_at.timestamp())
         for row in totals:
-            count(row.member, Period.SEASON, row.earned, row.updated_at.timestamp())
+            if points := row.earned - carried.get(row.member, 0):
+                count(row.member, Period.SEASON, points, row.updated_at.timestamp())
         departed_keys = {self._key(member) for member in departed}
         self._departed = departed_keys
         for (chat, period), chat_totals in group_totals.items():
@@ -233,8 +236,10 @@ class Leaderboard:
         """Reload if an operator started a season (the CLI runs in another process); True if it did."""
         async with self._uow_factory(read_only=True) as uow:
             season = await uow.standings.current_season()
-        if season == self.season:
-            return False
+            if season == self.season:
+                return False
+            # Fixed once the season started (earlier movements), so reading it first lets nothing slip.
+            carried = await uow.standings.earned_before(season.first_day, season.started_at) if season else {}
         recent_enough = season is not None and all(
             season.first_day > today - timedelta(days=KEPT_DAYS) for today in self._today.values()
         )
@@ -245,6 +250,7 @@ class Leaderboard:
         # The new season's days are still in memory: rebuild only the season boards, without a
         # database read or an await, so no movement can slip between the read and the swap.
         self.season = season
+        carried_keys = {self._keys[member]: points for member, points in carried.items() if member in self._keys}
         group_totals: dict[ChatRef, dict[int, list[float]]] = defaultdict(dict)
         community_totals: dict[int, list[float]] = {}
         for chat, days in self._days.items():
@@ -253,6 +259,10 @@ class Leaderboard:
                 if day < season.first_day:
                     continue
                 for key, points in points_by_key.items():
+                    if day == season.first_day:
+                        points -= carried_keys.get(key, 0)
+                    if not points:
+                        continue
                     reached = week.reached(key)  # her latest rise, which is in the new season
                     _accumulate(group_totals[chat], key, points, reached)
                     _accumulate(community_totals, self._key(self._user_of(key)), points, reached)
@@ -282,7 +292,8 @@ class Leaderboard:
             for period, days in WINDOW_DAYS.items():
                 if item.day > today - timedelta(days=days):
                     self._add(item.member, period, item.delta, at)
-            self._add(item.member, Period.SEASON, item.delta, at)
+            if not (self.season and item.day == self.season.first_day and item.at < self.season.started_at):
+                self._add(item.member, Period.SEASON, item.delta, at)  # else earned before the season started
 
     def presence(self, member: MemberRef, present: bool) -> None:
         """Activity observer: members who leave drop off the boards, and come back with their points."""

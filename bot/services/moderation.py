@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from bot.domain import ChatRef, UserInfo, UserRef
 from bot.i18n import Translator
-from bot.services.durations import format_duration
+from bot.services.durations import RESTRICTION_MAX, RESTRICTION_MIN, format_duration, restriction_allowed, restriction_until
+from bot.services.lengths import clip_reason
+from bot.services.numbers import parse_count
 from bot.services.errors import DomainError
 from bot.services.ports import (
     DONE,
@@ -68,6 +70,9 @@ class Done:
     """One stored action and what the platform answered."""
 
     record: ActionRecord
+    # The same source message had this action already (its update was delivered twice, or to two
+    # processes): nothing was done now, and nobody should be told again.
+    repeated: bool = False
 
     @property
     def outcome(self) -> Outcome:
@@ -84,10 +89,17 @@ class Warned:
     active: int  # active warnings now, this one included
     limit: int | None  # the next ladder step's count, if any
     escalation: Done | None  # the ladder's mute or removal, when this warning reached a step
+    repeated: bool = False  # this source message was warned for already: nothing was stored or done now
 
 
 class NothingToUndo(DomainError):
     code = "moderation.nothing_to_undo"
+
+
+class MuteOutOfRange(DomainError):
+    """A mute shorter than 30 seconds or longer than 366 days: Telegram would make it permanent."""
+
+    code = "moderation.mute_range"
 
 
 class ControlMissing(DomainError):
@@ -132,43 +144,60 @@ class ModerationService:
 
     async def warn(
         self, chat: ChatRef, target: Person, actor: UserRef | None, reason: str, *,
-        source_message_id: str | None = None, filter: str | None = None,
+        source_message_id: str | None = None, filter: str | None = None, key: str | None = None,
     ) -> Warned:  # fmt: skip
-        """Store a warning; when active warnings reach a ladder step, carry the step out."""
+        """Store a warning; when active warnings reach a ladder step, carry the step out.
+
+        ``key`` names the message this answers (the /warn, the message a filter caught): a second
+        warning for the same key stores nothing and climbs no step (``Warned.repeated``)."""
+        reason = clip_reason(reason)
         now = self._clock.now()
         async with self._uow() as uow:
             warning_id = await uow.moderation.add(NewAction(
                 chat, target.user, target.name, actor, "warn", reason, now, filter=filter,
-                source_message_id=source_message_id, until=now + self.policy.warning_lifetime,
+                source_message_id=source_message_id, until=now + self.policy.warning_lifetime, source_key=key,
             ))  # fmt: skip
             active = await uow.moderation.active_warnings(chat, target.user, now)
-            warning = await uow.moderation.get(warning_id)
+            if warning_id is None:
+                assert key is not None
+                warning = await uow.moderation.by_source(chat, key, "warn")
+            else:
+                warning = await uow.moderation.get(warning_id)
             await uow.commit()
         assert warning is not None
+        if warning_id is None:
+            logger.info("warning for %s in chat %s was stored already (key %s)", target.user.external_id, chat.external_id, key)
+            return Warned(warning, len(active), None, None, repeated=True)
         await self._publish(warning)
         step = self.policy.step_for(len(active))
         escalation = None
         if step is not None:
             why = f"{len(active)} warnings"
             kind = {"mute": "mute", "remove": "kick", "ban": "ban"}[step.action]
-            escalation = await self.act(kind, chat, target, None, why, duration=step.duration, source_message_id=source_message_id)
+            escalation = await self.act(kind, chat, target, None, why, duration=step.duration, source_message_id=source_message_id, key=key)
         later = [step.warnings for step in self.policy.ladder if step.warnings > len(active)]
         return Warned(warning, len(active), later[0] if later else None, escalation)
 
-    async def unwarn(self, chat: ChatRef, target: Person, actor: UserRef) -> Done:
-        """Withdraw her newest active warning."""
+    async def unwarn(self, chat: ChatRef, target: Person, actor: UserRef, *, key: str | None = None) -> Done:
+        """Withdraw her newest active warning (once per ``key``: a redelivered /unwarn withdraws no second one)."""
         active = await self.warnings(chat, target.user)
         if not active:
             raise NothingToUndo()
-        return await self._withdraw(active[-1], actor, "")
+        return await self._withdraw(active[-1], actor, "", key=key)
 
-    async def _withdraw(self, warning: ActionRecord, by: UserRef, reason: str) -> Done:
+    async def _withdraw(self, warning: ActionRecord, by: UserRef, reason: str, *, key: str | None = None) -> Done:
         """Mark a warning undone and store the withdrawal (once: a second attempt finds nothing to undo)."""
         now = self._clock.now()
         async with self._uow() as uow:
+            new = NewAction(warning.chat, warning.target, warning.target_name, by, "unwarn", reason, now, source_key=key)
+            record_id = await uow.moderation.add(new)
+            if record_id is None:
+                assert key is not None
+                repeated = await uow.moderation.by_source(warning.chat, key, "unwarn")
+                assert repeated is not None
+                return Done(repeated, repeated=True)
             if not await uow.moderation.mark_undone(warning.id, by, now):
                 raise NothingToUndo()
-            record_id = await uow.moderation.add(NewAction(warning.chat, warning.target, warning.target_name, by, "unwarn", reason, now))
             record = await uow.moderation.get(record_id)
             await uow.commit()
         assert record is not None
@@ -185,41 +214,82 @@ class ModerationService:
     async def act(
         self, kind: str, chat: ChatRef, target: Person, actor: UserRef | None, reason: str, *,
         duration: timedelta | None = None, source_message_id: str | None = None, filter: str | None = None,
-        publish: bool = True,
+        publish: bool = True, key: str | None = None,
     ) -> Done:  # fmt: skip
         """mute, unmute, kick, ban, unban or delete (``source_message_id`` is the message): do it, then store it.
 
-        ``publish=False`` stores without a log-chat entry (the rest of a flood: one entry tells it)."""
+        ``publish=False`` stores without a log-chat entry (the rest of a flood: one entry tells it).
+        With a ``key`` (the message this answers) the action is claimed first, and only the first claim
+        of that kind carries it out: a redelivered update gets ``Done.repeated`` and the platform is not
+        asked again. A crash between the claim and the platform's answer leaves a row saying done."""
         control = self._controls.get(chat.platform)
         now = self._clock.now()
-        until = now + (duration or self.policy.default_mute) if kind == "mute" else None
-        if kind == "mute":
-            outcome = await control.restrict(chat, target.user, until)
-        elif kind == "unmute":
-            outcome = await control.release(chat, target.user)
-        elif kind == "kick":
-            outcome = await control.remove(chat, target.user)
-        elif kind == "ban":
-            outcome = await control.ban(chat, target.user)
-        elif kind == "unban":
-            outcome = await control.unban(chat, target.user)
-        elif kind == "delete":
-            assert source_message_id is not None
-            outcome = await control.delete(chat, source_message_id)
-        else:
-            raise ValueError(f"unknown moderation step {kind!r}")
-        return await self.record(NewAction(
+        until = self._mute_until(now, duration) if kind == "mute" else None
+        reason = clip_reason(reason)
+        action = NewAction(
             chat, target.user, target.name, actor, kind, reason, now, filter=filter,
-            source_message_id=source_message_id, until=until, outcome=outcome,
-        ), publish=publish)  # fmt: skip
-
-    async def record(self, action: NewAction, *, publish: bool = True) -> Done:
-        """Store an action taken elsewhere (a captcha mute, a refused attempt) and log it."""
+            source_message_id=source_message_id, until=until, source_key=key,
+        )  # fmt: skip
+        if key is None:
+            return await self.record(replace(action, outcome=await self._carry_out(control, action)), publish=publish)
         async with self._uow() as uow:
             action_id = await uow.moderation.add(action)
+            repeated = await uow.moderation.by_source(chat, key, kind) if action_id is None else None
+            await uow.commit()
+        if action_id is None:
+            assert repeated is not None
+            logger.info("%s of %s in chat %s was done already (key %s)", kind, target.user.external_id, chat.external_id, key)
+            return Done(repeated, repeated=True)
+        outcome = await self._carry_out(control, action)
+        async with self._uow() as uow:
+            if outcome != DONE:
+                await uow.moderation.set_outcome(action_id, outcome)
             record = await uow.moderation.get(action_id)
             await uow.commit()
         assert record is not None
+        if publish:
+            await self._publish(record)
+        return Done(record)
+
+    def _mute_until(self, now: datetime, duration: timedelta | None) -> datetime:
+        """When a mute of ``duration`` ends, kept inside the window Telegram does not read as forever."""
+        duration = duration or self.policy.default_mute
+        if not restriction_allowed(duration):
+            raise MuteOutOfRange(min=format_duration(RESTRICTION_MIN), max=format_duration(RESTRICTION_MAX))
+        until = restriction_until(now, now + duration)
+        assert until is not None  # at least the minimum, checked above
+        return until
+
+    async def _carry_out(self, control: GroupControl, action: NewAction) -> Outcome:
+        kind, chat, user, until, source_message_id = action.kind, action.chat, action.target, action.until, action.source_message_id
+        if kind == "mute":
+            return await control.restrict(chat, user, until)
+        if kind == "unmute":
+            return await control.release(chat, user)
+        if kind == "kick":
+            return await control.remove(chat, user)
+        if kind == "ban":
+            return await control.ban(chat, user)
+        if kind == "unban":
+            return await control.unban(chat, user)
+        if kind == "delete":
+            assert source_message_id is not None
+            return await control.delete(chat, source_message_id)
+        raise ValueError(f"unknown moderation step {kind!r}")
+
+    async def record(self, action: NewAction, *, publish: bool = True) -> Done:
+        """Store an action taken elsewhere (a captcha mute, a refused attempt) and log it (once per ``source_key``)."""
+        async with self._uow() as uow:
+            action_id = await uow.moderation.add(action)
+            if action_id is None:
+                assert action.source_key is not None
+                record = await uow.moderation.by_source(action.chat, action.source_key, action.kind)
+            else:
+                record = await uow.moderation.get(action_id)
+            await uow.commit()
+        assert record is not None
+        if action_id is None:
+            return Done(record, repeated=True)
         if publish and action.kind != "refused":
             await self._publish(record)
         return Done(record)
@@ -256,7 +326,7 @@ class ModerationService:
                 if found is None:
                     return None
                 user = found.user
-            elif who.isdigit():
+            elif parse_count(who):  # ASCII digits within a database integer, not "²" or 2**70
                 user = UserRef(chat.platform, who)
             else:
                 return None

@@ -150,7 +150,9 @@ class TierState:
 class SeasonInfo:
     name: str
     started_at: datetime
-    first_day: date  # the community day it began; earlier days belong to the season before
+    # The community day it began. A season starts at an instant (started_at), not at a day boundary:
+    # earlier days, and the points of this day earned before started_at, belong to the season before.
+    first_day: date
 
 
 class StandingsRepository(Protocol):
@@ -192,9 +194,14 @@ class StandingsRepository(Protocol):
 
     async def current_season(self) -> SeasonInfo | None: ...
 
+    async def earned_before(self, day: date, at: datetime) -> dict[MemberRef, int]:
+        """Per member: points earned on her group's local ``day`` before the instant ``at`` (from the ledger)."""
+        ...
+
     async def start_season(self, name: str, at: datetime, first_day: date) -> int:
-        """Close the current season (its days end before ``first_day``), archiving each group's standings;
-        returns how many standings were archived."""
+        """Close the current season at ``at``, archiving each group's standings (everything earned in it
+        until now, today's points included), and start ``name`` from ``at`` (``first_day`` is today's
+        community day); returns how many standings were archived."""
         ...
 
 
@@ -311,14 +318,18 @@ class ScheduleRepository(Protocol):
         """Whether the bot is in the group (scheduled posts go only to active groups)."""
         ...
 
-    async def fired_since(self, since: datetime) -> set[FireKey]: ...
+    async def fired_since(self, since: datetime) -> set[FireKey]:
+        """Fires recorded since then, except those waiting to be tried again (status retry)."""
+        ...
 
     async def claim(self, claims: Sequence[FireClaimLike], at: datetime) -> dict[FireKey, int]:
-        """Record the fires not recorded yet (database-enforced); returns {key: fire id} for those recorded now."""
+        """Record the fires not recorded yet, or recorded with status retry (database-enforced: one
+        instance wins each); returns {key: fire id} for those this call recorded."""
         ...
 
     async def finish(self, outcomes: Sequence[tuple[int, str, str | None]], at: datetime) -> None:
-        """(fire id, status, message id) for posts that went out (sent) or could not (failed)."""
+        """(fire id, status, message id) for posts that went out (sent), could not for good (failed),
+        or could not for a passing reason (retry: claimed again by a later tick within grace)."""
         ...
 
     async def paused(self) -> set[str]: ...
@@ -416,12 +427,15 @@ class UnitOfWorkContext(Protocol):
 class ActivityStore(Protocol):
     """Where the write-behind buffer lands: members seen, activity counts and processed update ids."""
 
-    async def record(self, tallies: Sequence[ActivityTally], processed_updates: Sequence[tuple[str, int]]) -> None:
-        """Add the tallies to the daily aggregates and remember the update ids, in one transaction."""
+    async def record(self, tallies: Sequence[ActivityTally], processed_updates: Sequence[tuple[str, str, int]]) -> None:
+        """Add the tallies to the daily aggregates and remember the (platform, bot, update id)s, in one transaction.
+
+        Raises ``StorageRejected`` when the storage refuses the data itself (not when it is unavailable).
+        """
         ...
 
-    async def recent_updates(self, since: datetime) -> list[tuple[str, int]]:
-        """Update ids processed since ``since``; older ones are forgotten."""
+    async def recent_updates(self, since: datetime) -> list[tuple[str, str, int, datetime]]:
+        """(platform, bot, update id, processed at) processed since ``since``; older ones are forgotten."""
         ...
 
 
@@ -452,21 +466,30 @@ class SentPoll:
     poll_id: str
 
 
+class DeliveryDeferred(Exception):
+    """The platform could not take a post now for a reason that passes (the network, a server error, a
+    rate limit outlasting the sender's patience); unlike a refusal (None), it is worth trying again."""
+
+
 class Notifier(Protocol):
     """Sends on behalf of services (scheduler, achievements); each platform implements it."""
 
     async def post(self, chat: ChatRef, text: str, *, reply_to: str | None = None) -> str | None:
-        """Post in a group; the message id, or None if the platform refused."""
+        """Post in a group; the message id, or None if the platform refused (for good: 403, 400).
+
+        Raises DeliveryDeferred when it failed for a passing reason."""
         ...
 
-    async def post_poll(self, chat: ChatRef, poll: PollRequest) -> SentPoll | None: ...
+    async def post_poll(self, chat: ChatRef, poll: PollRequest) -> SentPoll | None:
+        """Like ``post``: None for a refusal, DeliveryDeferred for a passing failure."""
+        ...
 
     async def stop_poll(self, chat: ChatRef, message_id: str) -> bool:
         """Close a poll; False if it could not (already closed, deleted)."""
         ...
 
     async def to_chat(self, chat: ChatRef, text: str) -> bool:
-        """Post in a group; False if the platform refused."""
+        """Post in a group; False if the platform refused or could not take it now."""
         ...
 
     async def to_user(self, user: UserRef, text: str) -> bool:
@@ -532,6 +555,9 @@ class NewAction:
     source_message_id: str | None = None
     until: datetime | None = None
     outcome: Outcome = DONE
+    # The message (or edit) this answers, e.g. "123" or "123@1764000000": with the chat and the kind it is
+    # unique, so the same update handled twice (redelivered, or by two processes) stores and acts once.
+    source_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,7 +611,13 @@ class InactiveMember:
 
 
 class ModerationRepository(Protocol):
-    async def add(self, action: NewAction) -> int: ...
+    async def add(self, action: NewAction) -> int | None:
+        """The new action's id; None when an action of that kind already answers ``action.source_key`` here."""
+        ...
+
+    async def by_source(self, chat: ChatRef, source_key: str, kind: str) -> ActionRecord | None: ...
+
+    async def set_outcome(self, action_id: int, outcome: Outcome) -> None: ...
 
     async def get(self, action_id: int) -> ActionRecord | None: ...
 

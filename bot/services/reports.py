@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain import ChatRef, UserRef
+from bot.services.lengths import clip_reason
 from bot.services.ports import Clock, ReportOutcome, UnitOfWorkFactory
 
 
@@ -13,6 +14,7 @@ class ReportService:
 
     async def report(self, chat: ChatRef, message_id: str, target: UserRef | None, reporter: UserRef, reason: str) -> ReportOutcome:
         """Store the report; ``new`` is False when she had reported this message already."""
+        reason = clip_reason(reason)
         async with self._uow() as uow:
             outcome = await uow.moderation.add_report(chat, message_id, target, reporter, reason, self._clock.now())
             await uow.commit()

@@ -5,6 +5,15 @@ Exactly once: a post is recorded as (entry, group, scheduled time) under a uniqu
 before it is sent, so a restart or a second instance cannot send it again (a crash between the
 record and the send loses that one post rather than doubling it). A post whose time passed while
 the bot was down goes out if it is at most ``grace`` late, and is otherwise recorded as missed.
+
+Nothing is claimed for a platform that cannot post yet (no notifier: the bot has not connected). A post
+that failed for a passing reason (no notifier, the network, a server error, a rate limit) is recorded
+as ``retry`` and claimed again by the next tick while it is within grace; ``failed`` is final, for
+refusals (the bot was removed, Telegram rejected the message).
+
+Ticks overlap: a tick plans and claims under a lock, then sends outside it, so a fan-out to many
+groups that outlasts its minute does not hold up the next minute's posts (the claims keep each post
+to one sender).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from bot.services.leaderboard_text import render_top
 from bot.services.milestones import milestone
 from bot.services.ports import (
     Clock,
+    DeliveryDeferred,
     FireClaim,
     FireClaimLike,
     FireKey,
@@ -46,6 +56,7 @@ logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=26)
 PREVIEW_LIMIT = 500
 CLAIM_BATCH = 200  # posts claimed per transaction while earlier ones are already being sent
+RETRY = "retry"  # failed for a passing reason: the next tick claims it again while within grace
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +87,7 @@ class _Outcome:
     message_id: str | None
     item: Item | None = None
     new_round: bool = False
-    status: str | None = None  # default: sent if there is a message, else failed
+    status: str | None = None  # default: sent if there is a message, else failed (retry: try again)
 
     @property
     def final_status(self) -> str:
@@ -113,7 +124,10 @@ class ScheduledPosts:
         self._handled: set[FireKey] = set()
         self._loaded_since: datetime | None = None
         self._sending = asyncio.Semaphore(concurrency)  # the sender paces; this only bounds tasks in flight
-        self._tick_lock = asyncio.Lock()
+        self._tick_lock = asyncio.Lock()  # planning and claiming: one tick at a time
+        self._polls_lock = asyncio.Lock()
+        self._ticks = 0  # ticks running (sending), for close()
+        self._idle = asyncio.Condition()
         self._not_in = not_in
         self._closed = False
 
@@ -129,20 +143,26 @@ class ScheduledPosts:
     # ------------------------------------------------------------------ the tick
 
     async def tick(self) -> TickReport:
-        """Post what is due, record what was missed, close polls whose time is up."""
+        """Post what is due, record what was missed, close polls whose time is up.
+
+        Planning is one tick at a time; sending is not: a tick still sending a long fan-out does not
+        delay the next one, which plans around the posts already taken (``_handled``)."""
+        report = TickReport()
         async with self._tick_lock:
-            report = TickReport()
             if self._closed:
                 return report
             now = self._clock.now()
             schedule = self._schedule
             async with self._uow_factory(read_only=True) as uow:
-                groups = await self._groups(uow)
+                groups = self._ready(await self._groups(uow))
                 paused = await uow.schedule.paused()
                 if self._loaded_since is None:
                     self._loaded_since = now - LOOKBACK
                     self._handled = await uow.schedule.fired_since(self._loaded_since)
             due, skipped = self._plan(schedule, groups, paused, now, report)
+            self._handled.update(post.key for post in due)  # taken: the next tick leaves them to this one
+            self._ticks += 1
+        try:
             by_entry: dict[str, list[Post]] = defaultdict(list)
             for post in due:
                 by_entry[post.entry.id].append(post)
@@ -152,9 +172,25 @@ class ScheduledPosts:
                 report.failed += failed
             # The record of skipped ones can wait until the posts are out.
             await self._claim(skipped, now)
-            report.polls_closed = await self.close_due_polls()
-            self._forget_before(now - LOOKBACK)
-            return report
+            async with self._polls_lock:
+                report.polls_closed = await self.close_due_polls()
+        except BaseException:
+            self._handled.difference_update(post.key for post in due)  # not sent here: a later tick may
+            raise
+        finally:
+            async with self._idle:
+                self._ticks -= 1
+                self._idle.notify_all()
+        self._forget_before(now - LOOKBACK)
+        return report
+
+    def _ready(self, groups: Sequence[ChatRef]) -> list[ChatRef]:
+        """Groups on platforms that can post now; the others' posts stay unclaimed until they can."""
+        ready = [chat for chat in groups if self._notifiers.get(chat.platform) is not None]
+        if len(ready) < len(groups):
+            waiting = sorted({chat.platform for chat in groups} - {chat.platform for chat in ready})
+            logger.info("not connected to %s yet: nothing is claimed there until it is", ", ".join(waiting))
+        return ready
 
     async def _claim(self, claims: Sequence[FireClaimLike], now: datetime) -> dict[FireKey, int]:
         """Record fires (database-unique); the ids of those this instance recorded, i.e. now owns."""
@@ -181,10 +217,12 @@ class ScheduledPosts:
         return [chat for chat in await uow.schedule.groups() if chat not in self._not_in]
 
     async def close(self) -> None:
-        """Let a tick in progress finish its posts; later ticks do nothing (the database is closing)."""
+        """Let ticks in progress finish their posts; later ticks do nothing (the database is closing)."""
         self._closed = True
         async with self._tick_lock:
             pass
+        async with self._idle:
+            await self._idle.wait_for(lambda: self._ticks == 0)
 
     def _plan(
         self, schedule: Schedule, groups: Sequence[ChatRef], paused: set[str], now: datetime, report: TickReport
@@ -287,6 +325,9 @@ class ScheduledPosts:
             async with self._sending:
                 try:
                     return await self._send(post, fire_id, used.get(post.chat, set()))
+                except DeliveryDeferred as exc:
+                    logger.warning("scheduled post %s in %s not sent now (%s); trying again next tick", post.entry.id, post.chat.external_id, exc)
+                    return _Outcome(post, fire_id, None, status=RETRY)
                 except Exception:
                     logger.exception("scheduled post %s in %s failed", post.entry.id, post.chat.external_id)
                     return _Outcome(post, fire_id, None)
@@ -299,16 +340,18 @@ class ScheduledPosts:
                 uses = [(o.post.chat, o.item.id, o.new_round) for o in outcomes if o.message_id and o.item is not None]
                 await uow.schedule.use_items(entry.bank.name, uses, now)
             await uow.commit()
-        sent = sum(1 for outcome in outcomes if outcome.final_status != "failed")
+        # Not done: planned again by the next tick (claimed again in the database, by one instance).
+        self._handled.difference_update(o.post.key for o in outcomes if o.final_status == RETRY)
+        sent = sum(1 for outcome in outcomes if outcome.final_status not in ("failed", RETRY))
         logger.info("entry %s: posted in %d of %d groups", entry.id, sent, len(outcomes))
         return sent, len(outcomes) - sent
 
     async def _send(self, post: Post, fire_id: int, used: set[str]) -> _Outcome:
         entry, chat = post.entry, post.chat
         notifier = self._notifiers.get(chat.platform)
-        if notifier is None:
-            logger.warning("no notifier for %s; entry %s not posted", chat.platform, entry.id)
-            return _Outcome(post, fire_id, None)
+        if notifier is None:  # not connected (any more): a passing reason
+            logger.warning("no notifier for %s; entry %s not posted yet", chat.platform, entry.id)
+            return _Outcome(post, fire_id, None, status=RETRY)
         t = self._announcer.for_chat(chat)
         item, new_round = self._item(entry, chat, used)
         if entry.kind in (Kind.QUIZ, Kind.POLL):
@@ -410,7 +453,10 @@ class ScheduledPosts:
             await notifier.stop_poll(poll.chat, poll.message_id)
             async with self._uow_factory(read_only=True) as uow:
                 votes = await uow.schedule.votes(poll.id)
-            await notifier.post(poll.chat, poll_result(poll, votes, self._announcer.for_chat(poll.chat)), reply_to=poll.message_id)
+            try:
+                await notifier.post(poll.chat, poll_result(poll, votes, self._announcer.for_chat(poll.chat)), reply_to=poll.message_id)
+            except DeliveryDeferred as exc:  # the poll is closed; its result line is lost, not the tick
+                logger.warning("could not post the result of poll %s in %s: %s", poll.id, poll.chat.external_id, exc)
         return closed
 
     # ------------------------------------------------------------------ draws and milestones
@@ -453,9 +499,12 @@ class ScheduledPosts:
         )
         numbers = ", ".join(str(index + 1) for index in result.winners)
         seed = draws.seed_text(post.chat.external_id, message_id, day, result.digest)
-        await notifier.post(
-            post.chat, t("schedule.draw_result", winners=winners, numbers=numbers, seed=seed, hash=result.seed), reply_to=message_id
-        )
+        try:
+            await notifier.post(
+                post.chat, t("schedule.draw_result", winners=winners, numbers=numbers, seed=seed, hash=result.seed), reply_to=message_id
+            )
+        except DeliveryDeferred as exc:  # announced already: retrying would announce twice
+            logger.warning("draw %s in %s announced, but its result could not be posted: %s", post.entry.id, post.chat.external_id, exc)
         return message_id
 
     async def _milestones(self, post: Post, t: Translator) -> str | None:

@@ -1,38 +1,82 @@
-"""Which update ids were already handled, so a redelivered update has no second effect."""
+"""Which update ids were already handled, so a redelivered update has no second effect.
+
+Only within Telegram's redelivery window, and only per bot: Telegram keeps an undelivered update for
+24 hours, so a redelivery comes within that; update ids increase for one bot, but after a week without
+updates the next id may be chosen at random, and another bot (a new token on the same database) has
+ids of its own. An id handled more than ``REMEMBER_FOR`` ago is therefore a new update.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from bot.services.ports import ActivityStore
 
 # Telegram keeps undelivered updates for 24 hours; remember a little longer.
 REMEMBER_FOR = timedelta(hours=48)
+# An update that failed this many times for a reason other than an unavailable database is given up
+# on: asking for it again would only block the updates behind it (see handlers/errors.py).
+MAX_ATTEMPTS = 3
+
+Key = tuple[str, str, int]  # (platform, bot id, update id)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class SeenUpdates:
-    def __init__(self, capacity: int = 500_000) -> None:
-        # Insertion-ordered: the oldest id is evicted first once capacity is reached.
-        self._seen: dict[tuple[str, int], None] = {}
+    def __init__(self, capacity: int = 500_000, now: Callable[[], datetime] = _utc_now) -> None:
+        # Insertion-ordered (so, oldest first): expired and over-capacity ids are dropped from the front.
+        self._seen: dict[Key, datetime] = {}
         self._capacity = capacity
+        self._now = now
+        self._failures: dict[Key, int] = {}
 
     async def load(self, store: ActivityStore, now: datetime) -> None:
-        for key in await store.recent_updates(since=now - REMEMBER_FOR):
-            self.add(*key)
+        for platform, bot, update_id, at in sorted(await store.recent_updates(since=now - REMEMBER_FOR), key=lambda r: r[3]):
+            self._remember((platform, bot, update_id), at)
 
-    def __contains__(self, key: tuple[str, int]) -> bool:
-        return key in self._seen
+    def __contains__(self, key: Key) -> bool:
+        at = self._seen.get(key)
+        return at is not None and self._now() - at < REMEMBER_FOR
 
-    def add(self, platform: str, update_id: int) -> bool:
-        """Remember the id; False if it was already there."""
-        key = (platform, update_id)
-        if key in self._seen:
+    def add(self, platform: str, update_id: int, bot: str = "") -> bool:
+        """Remember the id; False if it was already handled (or is being handled) within the window."""
+        key = (platform, bot, update_id)
+        if key in self:
             return False
-        self._seen[key] = None
-        if len(self._seen) > self._capacity:
-            del self._seen[next(iter(self._seen))]
+        self._seen.pop(key, None)  # an expired entry: re-insert at the end, as the newest
+        self._remember(key, self._now())
         return True
 
-    def forget(self, platform: str, update_id: int) -> None:
-        """Let a failed update be tried again when it is redelivered."""
-        self._seen.pop((platform, update_id), None)
+    def forget(self, platform: str, update_id: int, bot: str | None = None) -> None:
+        """Let a failed update be tried again when it is redelivered (``bot=None``: whichever bot)."""
+        if bot is not None:
+            self._seen.pop((platform, bot, update_id), None)
+            return
+        for key in [key for key in self._seen if key[0] == platform and key[2] == update_id]:
+            del self._seen[key]
+
+    def failed(self, platform: str, update_id: int, bot: str = "", *, counts: bool = True) -> int:
+        """Note one more failed attempt at the update; returns the attempts that counted so far."""
+        key = (platform, bot, update_id)
+        attempts = self._failures.get(key, 0) + (1 if counts else 0)
+        self._failures[key] = attempts
+        if len(self._failures) > 10_000:  # ids that failed and never came back
+            del self._failures[next(iter(self._failures))]
+        return attempts
+
+    def settled(self, platform: str, update_id: int, bot: str = "") -> None:
+        """The update went through (or was given up on): its failures no longer matter."""
+        self._failures.pop((platform, bot, update_id), None)
+
+    def _remember(self, key: Key, at: datetime) -> None:
+        self._seen[key] = at
+        oldest = self._now() - REMEMBER_FOR
+        while self._seen:
+            first = next(iter(self._seen))
+            if len(self._seen) <= self._capacity and self._seen[first] >= oldest:
+                break
+            del self._seen[first]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.domain import ChatRef, UserRef
+from bot.services.durations import restriction_until
 from bot.services.guard import Guard
 from bot.services.moderation import ModerationControls, ModerationService, Person
 from bot.services.ports import DONE, Clock, JoinRecord, NewAction, UnitOfWorkFactory
@@ -86,7 +87,7 @@ class WelcomeService:
 
         ``trusted``: a moderator added her, or she is on the allow-list: no captcha and no first-day limits."""
         policy = self.policy
-        control = self._controls.get(chat.platform)
+        self._controls.get(chat.platform)  # no control for this platform: fail before storing anything
         captcha = policy.captcha if policy.enabled and policy.captcha != "off" and not trusted else None
         question, order, answer = None, (), None
         if captcha == "question" and policy.questions:
@@ -108,22 +109,47 @@ class WelcomeService:
         if trusted:
             return Welcome(join, None)
         self._guard.joined(chat, person.user, at)
-        if captcha:
-            restricted = await control.restrict(chat, person.user, None)
-        elif policy.newcomer > timedelta(0):
-            restricted = await control.restrict(chat, person.user, at + policy.newcomer, text_only=True)
-        else:
-            restricted = DONE
-        if restricted != DONE:
-            logger.warning("could not restrict a new member in %s: %s", chat.external_id, restricted)
+        if not captcha:  # the first day's limits end by themselves: nothing to wait for
+            await self._newcomer_limits(join)
+        # A captcha's mute waits for the greeting: she is never muted without the button that lets her out.
         return Welcome(join, captcha, question, order)
 
     async def posted(self, join: JoinRecord, welcome_message_id: str | None) -> None:
+        """The greeting went out (``welcome_message_id``) or could not (None): now restrict, or don't.
+
+        A captcha mutes her only once the greeting with its button is in the group; without a greeting
+        she gets the first day's limits instead, and the expiry pass leaves her alone."""
         if welcome_message_id is None:
+            if join.status != "verifying":
+                return
+            async with self._uow() as uow:
+                settled = await uow.moderation.settle_join(join.chat, join.user, "none")
+                await uow.commit()
+            logger.warning("no greeting for a new member in %s: no captcha, first-day limits only", join.chat.external_id)
+            if settled:
+                await self._newcomer_limits(join)
             return
         async with self._uow() as uow:
-            await uow.moderation.save_join(replace(join, welcome_message_id=welcome_message_id))
+            # As stored now: a quick tap on the button may have settled the captcha already.
+            current = await uow.moderation.join(join.chat, join.user) or join
+            await uow.moderation.save_join(replace(current, welcome_message_id=welcome_message_id))
             await uow.commit()
+        if current.status == "verifying":
+            restricted = await self._controls.get(join.chat.platform).restrict(join.chat, join.user, None)
+            if restricted != DONE:
+                logger.warning("could not mute a new member for the captcha in %s: %s", join.chat.external_id, restricted)
+
+    async def _newcomer_limits(self, join: JoinRecord) -> None:
+        """Text only until her first ``newcomer`` hours are over, counted from the join; nothing when
+        (almost) over already, as a late-delivered join can be: an end in the past means forever."""
+        if self.policy.newcomer <= timedelta(0):
+            return
+        until = restriction_until(self._clock.now(), join.joined_at + self.policy.newcomer)
+        if until is None:
+            return
+        restricted = await self._controls.get(join.chat.platform).restrict(join.chat, join.user, until, text_only=True)
+        if restricted != DONE:
+            logger.warning("could not limit a new member in %s: %s", join.chat.external_id, restricted)
 
     async def answer(self, chat: ChatRef, user: UserRef, owner: UserRef, choice: int) -> Answer:
         """``user`` pressed button ``choice`` of ``owner``'s captcha."""
@@ -147,8 +173,8 @@ class WelcomeService:
         if not passed:
             return Answer("settled")
         control = self._controls.get(chat.platform)
-        newcomer_until = join.joined_at + self.policy.newcomer
-        if self.policy.newcomer > timedelta(0) and newcomer_until > self._clock.now():
+        newcomer_until = restriction_until(self._clock.now(), join.joined_at + self.policy.newcomer)
+        if self.policy.newcomer > timedelta(0) and newcomer_until is not None:
             await control.restrict(chat, user, newcomer_until, text_only=True)
         else:
             await control.release(chat, user)
@@ -186,6 +212,9 @@ class WelcomeService:
         if not failed:
             return False  # answered, or another instance got there first
         control = self._controls.get(join.chat.platform)
+        if join.welcome_message_id is None:  # no greeting went out (a crash in between): she was never muted
+            await self._newcomer_limits(join)
+            return True
         for message_id in (join.join_message_id, join.welcome_message_id):
             if message_id is not None:
                 await control.delete(join.chat, message_id)

@@ -9,6 +9,12 @@ an aiogram ``Bot``.
 
 Run ``python -m bot.testing.fake_bot_api --port 8081`` for a standalone server.
 
+It is as strict as Telegram: limits (text and caption length, poll limits, callback data,
+the 48-hour delete window, until_date's "forever" window...) answer 400 with Telegram's own
+description where known (from the Bot API docs and tdlib/telegram-bot-api's Client.cpp).  One
+check is stricter than Telegram on purpose: a parameter the current Bot API does not list for the
+method (``_PARAMS``) is refused, where Telegram would silently ignore it.
+
 Deliberate simplifications: MarkdownV2/Markdown text is kept verbatim (only HTML is
 parsed into entities); bot messages get no auto-detected entities (urls, mentions);
 polls never close by themselves after open_period; uploaded file contents are not
@@ -99,6 +105,75 @@ _MAX_TEXT, _MAX_CAPTION = 4096, 1024
 _FOREVER_MIN, _FOREVER_MAX = 30, 366 * 86400  # until_date outside this window = forever
 # Sizes of a photo without real bytes: (file_id suffix, file_size, width, height).
 _PHOTO_SIZES = (("-s", 1_200, 90, 67), ("-m", 14_000, 320, 240), ("-x", 62_000, 800, 600))
+
+# The parameters each method takes in the current Bot API (core.telegram.org/bots/api, mirrored by
+# aiogram's method classes minus the fields it marks deprecated).  Telegram silently ignores any
+# other parameter; the fake refuses it instead, so a misspelt parameter, or one the API has dropped
+# (``reply_to_message_id``/``allow_sending_without_reply``: use ``reply_parameters``;
+# ``correct_option_id``: use ``correct_option_ids``), fails a test rather than being ignored in
+# production.  tests/fake_api checks this table against aiogram's current fields.
+_SEND_COMMON = (
+    "chat_id business_connection_id message_thread_id direct_messages_topic_id disable_notification "
+    "protect_content allow_paid_broadcast message_effect_id suggested_post_parameters reply_parameters "
+    "reply_markup ephemeral_message_parameters "
+)
+_PARAMS: dict[str, frozenset[str]] = {
+    method: frozenset(names.split())
+    for method, names in {
+        "getMe": "", "logOut": "", "close": "", "getWebhookInfo": "",
+        "getUpdates": "offset limit timeout allowed_updates",
+        "setWebhook": "url certificate ip_address max_connections allowed_updates drop_pending_updates "
+                      "secret_token",
+        "deleteWebhook": "drop_pending_updates",
+        "setMyCommands": "commands scope language_code",
+        "getMyCommands": "scope language_code",
+        "deleteMyCommands": "scope language_code",
+        "sendMessage": _SEND_COMMON + "text parse_mode entities link_preview_options",
+        "sendPhoto": _SEND_COMMON + "photo caption parse_mode caption_entities show_caption_above_media "
+                                    "has_spoiler",
+        "sendDocument": _SEND_COMMON + "document thumbnail caption parse_mode caption_entities "
+                                       "disable_content_type_detection",
+        "getFile": "file_id",
+        "sendChatAction": "chat_id action business_connection_id message_thread_id",
+        "sendPoll": (
+            "chat_id question options business_connection_id message_thread_id question_parse_mode "
+            "question_entities is_anonymous type allows_multiple_answers allows_revoting shuffle_options "
+            "allow_adding_options hide_results_until_closes members_only country_codes correct_option_ids "
+            "explanation explanation_parse_mode explanation_entities explanation_media open_period "
+            "close_date is_closed description description_parse_mode description_entities media "
+            "disable_notification protect_content allow_paid_broadcast message_effect_id reply_parameters "
+            "reply_markup"
+        ),
+        "stopPoll": "chat_id message_id business_connection_id reply_markup",
+        "editMessageText": "text business_connection_id chat_id message_id inline_message_id parse_mode "
+                           "entities link_preview_options reply_markup rich_message",
+        "deleteMessage": "chat_id message_id",
+        "pinChatMessage": "chat_id message_id business_connection_id disable_notification",
+        "unpinChatMessage": "chat_id business_connection_id message_id",
+        "answerCallbackQuery": "callback_query_id text show_alert url cache_time",
+        "getChat": "chat_id",
+        "getChatMember": "chat_id user_id",
+        "getChatMemberCount": "chat_id",
+        "getChatAdministrators": "chat_id return_bots",
+        "banChatMember": "chat_id user_id until_date revoke_messages",
+        "unbanChatMember": "chat_id user_id only_if_banned",
+        "restrictChatMember": "chat_id user_id permissions use_independent_chat_permissions until_date",
+    }.items()
+}
+# Fields of ReplyParameters and InputPollOption (objects inside parameters), for the same reason.
+_REPLY_PARAMETERS = frozenset(
+    "message_id chat_id allow_sending_without_reply quote quote_parse_mode quote_entities quote_position "
+    "checklist_task_id poll_option_id ephemeral_message_id".split()
+)
+_POLL_OPTION_FIELDS = frozenset({"text", "text_parse_mode", "text_entities", "media"})
+_REPLACED_BY = {
+    "reply_to_message_id": "reply_parameters", "allow_sending_without_reply": "reply_parameters",
+    "correct_option_id": "correct_option_ids", "disable_web_page_preview": "link_preview_options",
+}
+_MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit in the Bot API (the server parses them as int32)
+_DELETE_WINDOW = 48 * 3600  # deleteMessage: "a message can only be deleted if it was sent less than 48 hours ago"
+_CALLBACK_TEXT_MAX = 200  # answerCallbackQuery text: 0-200 characters
+_POLL_PERIOD_MIN, _POLL_PERIOD_MAX = 5, 2_628_000  # open_period / close_date distance, seconds
 
 
 # --------------------------------------------------------------------------- params
@@ -307,8 +382,13 @@ class _TelegramHTML(HTMLParser):
         self.stack.append((tag, entity))
 
     def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1][0] != tag:
+        if not self.stack:
             raise _EntityParseError(f"Unexpected end tag at byte offset {self._byte_offset()}")
+        if self.stack[-1][0] != tag:  # Telegram's wording for crossed tags (<b><i></b></i>)
+            raise _EntityParseError(
+                f'Unmatched end tag at byte offset {self._byte_offset()}, '
+                f'expected "</{self.stack[-1][0]}>", found "</{tag}>"'
+            )
         _, entity = self.stack.pop()
         if entity is not None:
             entity["length"] = self.position - entity["offset"]
@@ -330,6 +410,53 @@ def _strip_reply(message: dict[str, Any]) -> dict[str, Any]:
 
 def _update_type(update: Mapping[str, Any]) -> str:
     return next((key for key in update if key != "update_id"), "")
+
+
+_MEDIA_PERMISSIONS = (
+    "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos",
+    "can_send_video_notes", "can_send_voice_notes",
+)
+
+
+def _chat_permissions(given: Mapping[str, Any], *, independent: bool) -> dict[str, bool]:
+    """A ChatPermissions object as Telegram reads it (telegram-bot-api ``get_chat_permissions``).
+
+    A field left out is False, not "unchanged": a release that sends only some fields leaves
+    the member restricted.  A few fields default to another one when absent, and unless
+    ``use_independent_chat_permissions`` is set, some imply others (documented on restrictChatMember).
+    """
+    if unknown := sorted(set(given) - set(PERMISSIONS) - {"can_send_media_messages"}):
+        raise _bad(f'can\'t parse chat permissions: unknown field "{unknown[0]}"')
+    for name, value in given.items():
+        if not isinstance(value, bool):
+            raise _bad(f'can\'t parse chat permissions: field "{name}" must be of type Boolean')
+    granted = {name: bool(given.get(name, False)) for name in PERMISSIONS}
+    granted["can_manage_topics"] = given.get("can_manage_topics", granted["can_pin_messages"])
+    granted["can_edit_tag"] = given.get("can_edit_tag", granted["can_pin_messages"])
+    granted["can_react_to_messages"] = given.get("can_react_to_messages", granted["can_send_messages"])
+    if not any(name in given for name in _MEDIA_PERMISSIONS):  # the pre-6.5 single media flag
+        media = bool(given.get("can_send_media_messages", False))
+        granted.update(dict.fromkeys(_MEDIA_PERMISSIONS, media))
+        if media and not independent:
+            granted["can_send_messages"] = True
+    if not independent:
+        if granted["can_send_other_messages"] or granted["can_add_web_page_previews"]:
+            granted.update(dict.fromkeys((*_MEDIA_PERMISSIONS, "can_send_messages"), True))
+        if granted["can_send_polls"]:
+            granted["can_send_messages"] = True
+    return granted
+
+
+def _check_params(method: str, params: Mapping[str, Any]) -> None:
+    """Refuse parameters the current Bot API does not have (see ``_PARAMS``).  Fake-only: Telegram
+    ignores them, which is how a misspelt or dropped parameter goes unnoticed in production."""
+    allowed = _PARAMS.get(method)
+    if allowed is None:
+        return
+    for key in params:
+        if key not in allowed:
+            hint = f"; use {_REPLACED_BY[key]}" if key in _REPLACED_BY else ""
+            raise _bad(f'unknown parameter "{key}" for {method} in the current Bot API{hint}')
 
 
 def _flag(value: Any) -> bool:
@@ -397,6 +524,7 @@ class FakeTelegram:
         self._users: dict[int, dict[str, Any]] = {bot_id: self.bot_user}
         self._chats: dict[int, dict[str, Any]] = {}
         self._members: dict[tuple[int, int], dict[str, Any]] = {}
+        self._chat_permissions: dict[int, dict[str, bool]] = {}  # group defaults, for getChat
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
         self._last_message_id: dict[int, int] = {}
         self._sent: dict[int, list[dict[str, Any]]] = {}
@@ -472,6 +600,7 @@ class FakeTelegram:
                 self._warn_unimplemented(method)
                 raise _bad(f"method {method!r} not found")
             _, handler, is_async = entry
+            _check_params(name, params)
             self._check_limits(name, params)
             result = await handler(self, params) if is_async else handler(self, params)
         except _ApiError as error:
@@ -641,8 +770,16 @@ class FakeTelegram:
         *,
         username: str | None = None,
         bot_status: str = "administrator",
+        permissions: Mapping[str, bool] | None = None,
     ) -> dict[str, Any]:
-        """Create/refresh a chat the bot is in (as admin with all rights by default)."""
+        """Create/refresh a chat the bot is in (as admin with all rights by default).
+
+        ``permissions``: the group's default member permissions getChat reports (omitted
+        fields are True; all True unless given, also on refresh).
+        """
+        if permissions is not None or chat_id not in self._chat_permissions:
+            self._chat_permissions[chat_id] = dict.fromkeys(PERMISSIONS, True)
+            self.set_chat_permissions(chat_id, **(permissions or {}))
         chat: dict[str, Any] = {"id": chat_id, "type": type}
         if type == "private":
             user = self._users.get(chat_id) or self.add_user(chat_id, first_name=title)
@@ -658,6 +795,22 @@ class FakeTelegram:
         # In private chats the bot's "membership" only records whether the user blocked it.
         self._members[(chat_id, self.bot_id)] = {"status": bot_status if type != "private" else "member"}
         return chat
+
+    def set_chat_permissions(self, chat_id: int, **permissions: bool) -> dict[str, bool]:
+        """Change some of the group's default member permissions (what getChat reports)."""
+        if unknown := set(permissions) - set(PERMISSIONS):
+            raise ValueError(f"unknown chat permissions: {sorted(unknown)}")
+        current = self._chat_permissions.setdefault(chat_id, dict.fromkeys(PERMISSIONS, True))
+        current.update(permissions)
+        return dict(current)
+
+    def restriction_end(self, chat_id: int, user_id: int) -> int | None:
+        """When a member's restriction or ban ends: a Unix time, 0 for forever (Telegram's
+        until_date for "forever"), None when she is neither restricted nor banned."""
+        state = self._member_state(chat_id, user_id)
+        if state["status"] not in ("restricted", "kicked"):
+            return None
+        return int(state.get("until_date") or 0)
 
     def set_admin(
         self, chat_id: int, user_id: int, status: str = "administrator", **rights: bool
@@ -780,8 +933,13 @@ class FakeTelegram:
             "data": data,
         }})
 
-    def poll_answer(self, poll_id: str, user_id: int, option_ids: list[int]) -> dict[str, Any]:
-        """A user votes (or retracts with []) in a non-anonymous poll."""
+    def poll_answer(
+        self, poll_id: str, user_id: int, option_ids: list[int], *, voter_chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """A user votes (or retracts with []) in a non-anonymous poll.
+
+        ``voter_chat_id``: she votes as that chat (an anonymous admin or a channel); the update
+        then carries ``voter_chat`` instead of ``user``, as in the current PollAnswer."""
         user = self._ensure_user(user_id)
         record = self._polls.get(poll_id)
         if record is not None:
@@ -795,9 +953,10 @@ class FakeTelegram:
                 raise ValueError("quiz answers choose exactly one option and can't be retracted")
             record["votes"][user_id] = list(option_ids)
             self._refresh_poll(record)
+        voter = {"voter_chat": self._ensure_chat(voter_chat_id)} if voter_chat_id is not None else {"user": user}
         return self._queue({"poll_answer": {
             "poll_id": poll_id,
-            "user": user,
+            **voter,
             "option_ids": list(option_ids),
             "option_persistent_ids": [str(option) for option in option_ids],
         }})
@@ -845,6 +1004,11 @@ class FakeTelegram:
         chat = message["chat"]
         if chat["id"] not in self._chats:
             self.add_chat(chat["id"], chat.get("title") or "Group", chat.get("type", "supergroup"))
+        for size in message.get("photo") or ():  # the bot may getFile any photo it was shown
+            self._files.setdefault(size["file_id"], {
+                "file_id": size["file_id"], "file_unique_id": size.get("file_unique_id", size["file_id"]),
+                "file_size": size.get("file_size"), "kind": "photo",
+            })
         self._store(message)
         self._last_message_id[chat["id"]] = max(self._last_message_id.get(chat["id"], 0), message["message_id"])
 
@@ -853,6 +1017,13 @@ class FakeTelegram:
         gave out or a file whose bytes the fake does not have."""
         file_id = next((key for key, path in self._file_paths.items() if path == file_path), None)
         return self._file_contents.get(file_id) if file_id is not None else None
+
+    def serve_file(self, file_id: str, content: bytes) -> None:
+        """Give a file the fake knows (e.g. a photo size from an observed update) the bytes its
+        download serves; without them getFile works but the download answers 404."""
+        if file_id not in self._files:
+            raise KeyError(f"unknown file_id {file_id!r}")
+        self._file_contents[file_id] = content
 
     def register_upload(self, filename: str | None, size: int = 0) -> str:
         """Store an uploaded file (its name and size only) and return its new file_id."""
@@ -1030,6 +1201,9 @@ class FakeTelegram:
             raise PermissionError(f"user {user_id} is banned in chat {chat_id}")
         if state["status"] == "restricted" and not state["permissions"].get("can_send_messages"):
             raise PermissionError(f"user {user_id} is restricted in chat {chat_id}")
+        defaults = self._chat_permissions.get(chat_id, {})
+        if state["status"] in ("member", "restricted", "left") and defaults.get("can_send_messages") is False:
+            raise PermissionError(f"members may not write in chat {chat_id} (its default permissions)")
         if state["status"] == "left" and chat_id < 0:
             self._members[(chat_id, user_id)] = {"status": "member"}
 
@@ -1088,8 +1262,16 @@ class FakeTelegram:
             raise _bad(f"invalid {name} specified") from None
 
     def _user_param(self, params: dict[str, Any]) -> dict[str, Any]:
-        user_id = self._int(params, "user_id")
-        user = self._users.get(user_id)  # type: ignore[arg-type]
+        # The Bot API server reads user_id as a positive 64-bit integer; anything else (missing,
+        # zero, negative, not a number, out of range) is "invalid user_id specified".
+        value = params.get("user_id")
+        try:
+            user_id = int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else 0
+        except ValueError:
+            user_id = 0
+        if not 0 < user_id < 2**63:
+            raise _bad("invalid user_id specified")
+        user = self._users.get(user_id)
         if user is None:
             raise _bad("user not found")
         return user
@@ -1116,21 +1298,30 @@ class FakeTelegram:
             entities = []  # not parsed: text is kept verbatim (see module docs)
         else:
             raise _bad("unsupported parse_mode")
-        if len(text) > limit:
+        # The Bot API says "1-4096 characters after entities parsing" without saying which characters;
+        # entity offsets are UTF-16 code units, and so is this count: stricter than counting code
+        # points (an emoji is 2 units), so a text the fake accepts is never one Telegram refuses.
+        if utf16_len(text) > limit:
             raise _bad(too_long)
         return text, list(entities)
 
     def _reply_to(self, chat: dict[str, Any], params: dict[str, Any]) -> dict[str, Any] | None:
+        """The replied message from ``reply_parameters`` (the only way to reply in the current API)."""
         reply = params.get("reply_parameters")
-        if isinstance(reply, dict):
-            message_id, allow = reply.get("message_id"), _flag(reply.get("allow_sending_without_reply"))
-        else:
-            message_id = params.get("reply_to_message_id")
-            allow = _flag(params.get("allow_sending_without_reply"))
-        if message_id in (None, ""):
+        if reply is None:
             return None
-        replied = self._messages.get(chat["id"], {}).get(message_id) if isinstance(message_id, int) else None
-        if replied is None and not allow:
+        if not isinstance(reply, dict):
+            raise _bad("can't parse reply parameters JSON object")
+        if unknown := sorted(set(reply) - _REPLY_PARAMETERS):
+            raise _bad(f'unknown field "{unknown[0]}" in reply_parameters')
+        message_id = reply.get("message_id")
+        if isinstance(message_id, bool) or not isinstance(message_id, int):
+            raise _bad("can't parse reply parameters: field \"message_id\" must be a number")
+        source = chat
+        if reply.get("chat_id") not in (None, "", chat["id"]):  # a reply to a message in another chat
+            source = self._target_chat({"chat_id": reply["chat_id"]})
+        replied = self._messages.get(source["id"], {}).get(message_id)
+        if replied is None and not _flag(reply.get("allow_sending_without_reply")):
             raise _bad("message to be replied not found")
         return _strip_reply(replied) if replied else None
 
@@ -1220,7 +1411,8 @@ class FakeTelegram:
             raise _ApiError(409, self._WEBHOOK_CONFLICT)
         offset = self._int(params, "offset", required=False, default=0) or 0
         limit = min(max(self._int(params, "limit", required=False, default=100) or 100, 1), 100)
-        timeout = max(self._int(params, "timeout", required=False, default=0) or 0, 0)
+        # Telegram clamps the long-poll timeout to 0..50 seconds (telegram-bot-api LONG_POLL_MAX_TIMEOUT).
+        timeout = min(max(self._int(params, "timeout", required=False, default=0) or 0, 0), 50)
         if isinstance(params.get("allowed_updates"), list):
             self._allowed_updates = params["allowed_updates"]
         if offset < 0:  # the last -offset updates; older ones are forgotten
@@ -1368,7 +1560,7 @@ class FakeTelegram:
         if record is None:
             raise _bad("invalid file_id")
         if file_id not in self._file_paths:  # Telegram numbers a bot's file paths from 0
-            if file_id.startswith("AgAC"):
+            if file_id.startswith("AgAC") or self._files.get(file_id, {}).get("kind") == "photo":
                 path = f"photos/file_{len(self._file_paths)}.jpg"
             else:
                 name = str(self._files[file_id].get("file_name", ""))
@@ -1386,6 +1578,7 @@ class FakeTelegram:
 
     @_api("sendPoll")
     def _send_poll(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Limits from the sendPoll docs; wordings from TDLib where it has one (poll_option.cpp).
         chat = self._target_chat(params)
         question, question_entities = self._formatted(
             params, "question", 300, "poll question length must not exceed 300", prefix="question_"
@@ -1393,16 +1586,28 @@ class FakeTelegram:
         if not question.strip():
             raise _bad("poll question must be non-empty")
         options = params.get("options")
-        if not isinstance(options, list) or len(options) < 2:
-            raise _bad("poll must have at least 2 option")
+        if not isinstance(options, list):
+            raise _bad("can't parse options JSON object")
+        if not options:
+            raise _bad("poll must have at least one answer option")
         if len(options) > 12:
             raise _bad("poll can't have more than 12 options")
-        texts = [str(o.get("text", "") if isinstance(o, dict) else o) for o in options]
-        if not all(1 <= len(text) <= 100 for text in texts):
+        texts = []
+        for option in options:  # InputPollOption objects; the server still takes plain strings
+            if isinstance(option, dict):
+                if unknown := sorted(set(option) - _POLL_OPTION_FIELDS):
+                    raise _bad(f'unknown field "{unknown[0]}" in InputPollOption')
+                option = option.get("text")
+            if not isinstance(option, str):
+                raise _bad("expected an option to be of type String")
+            texts.append(option)
+        if not all(text.strip() for text in texts):
+            raise _bad("poll options must be non-empty")
+        if not all(utf16_len(text) <= 100 for text in texts):
             raise _bad("poll options length must not exceed 100")
         kind = str(params.get("type") or "regular")
         if kind not in ("regular", "quiz"):
-            raise _bad("wrong poll type specified")
+            raise _bad("unsupported poll type specified")
         poll: dict[str, Any] = {
             "id": str(5_000_000_000_000_000_000 + next(self._ids)),
             "question": question,
@@ -1419,28 +1624,44 @@ class FakeTelegram:
             poll["question_entities"] = question_entities
         if kind == "quiz":
             correct = params.get("correct_option_ids")
-            if correct is None and params.get("correct_option_id") is not None:
-                correct = [params["correct_option_id"]]
+            # "monotonically increasing 0-based identifiers of the correct answer options"
             if not isinstance(correct, list) or not correct or not all(
-                isinstance(i, int) and 0 <= i < len(texts) for i in correct
-            ):
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(texts) for i in correct
+            ) or correct != sorted(set(correct)):
                 raise _bad("wrong correct option ids specified")
             poll["correct_option_ids"] = correct
             poll["correct_option_id"] = correct[0]  # pre-9.6 field, still read by older code
-            if params.get("explanation"):
-                explanation, explanation_entities = self._formatted(
-                    params, "explanation", 200, "explanation is too long", prefix="explanation_"
-                )
-                poll["explanation"] = explanation
-                if explanation_entities:
-                    poll["explanation_entities"] = explanation_entities
-        if (open_period := params.get("open_period")) is not None:
-            poll["open_period"] = int(open_period)
-            poll["close_date"] = self._now() + int(open_period)
-        elif (close_date := params.get("close_date")) is not None:
-            poll["close_date"] = int(close_date)
+        elif params.get("correct_option_ids") is not None:
+            raise _bad("correct option ids can be specified only for quizzes")
+        if params.get("explanation"):
+            if kind != "quiz":
+                raise _bad("explanation can be specified only for quizzes")
+            explanation, explanation_entities = self._formatted(
+                params, "explanation", 200, "explanation is too long", prefix="explanation_"
+            )
+            if explanation.count("\n") > 2:  # "0-200 characters with at most 2 line feeds"
+                raise _bad("explanation can't contain more than 2 line feeds")
+            poll["explanation"] = explanation
+            if explanation_entities:
+                poll["explanation_entities"] = explanation_entities
+        open_period = self._int(params, "open_period", required=False)
+        close_date = self._int(params, "close_date", required=False)
+        if open_period is not None and close_date is not None:
+            raise _bad("open_period and close_date can't be used together")
+        if open_period is not None:
+            if not _POLL_PERIOD_MIN <= open_period <= _POLL_PERIOD_MAX:
+                raise _bad(f"open_period must be {_POLL_PERIOD_MIN}-{_POLL_PERIOD_MAX} seconds")
+            poll["open_period"] = open_period
+            poll["close_date"] = self._now() + open_period
+        elif close_date is not None:
+            if not _POLL_PERIOD_MIN <= close_date - self._now() <= _POLL_PERIOD_MAX:
+                raise _bad(f"close_date must be {_POLL_PERIOD_MIN}-{_POLL_PERIOD_MAX} seconds in the future")
+            poll["close_date"] = close_date
         if params.get("description"):
-            poll["description"] = str(params["description"])
+            description, _ = self._formatted(
+                params, "description", _MAX_CAPTION, "poll description is too long", prefix="description_"
+            )
+            poll["description"] = description
         message = self._send(chat, params, {"poll": poll})
         self._polls[poll["id"]] = {
             "chat_id": chat["id"], "message_id": message["message_id"], "poll": poll, "votes": {},
@@ -1497,13 +1718,19 @@ class FakeTelegram:
     @_api("deleteMessage")
     def _delete_message(self, params: dict[str, Any]) -> bool:
         chat = self._target_chat(params)
-        message_id = self._int(params, "message_id")
-        message = self._messages.get(chat["id"], {}).get(message_id)  # type: ignore[arg-type]
+        message_id = self._int(params, "message_id", required=False, default=0) or 0
+        if message_id <= 0:  # the Bot API server reads a missing or negative id as 0
+            raise _bad("message identifier is not specified")
+        message = self._messages.get(chat["id"], {}).get(message_id)
         if message is None:
             raise _bad("message to delete not found")
         if message["from"]["id"] != self.bot_id and not self._bot_can(chat, "can_delete_messages"):
             raise _bad("message can't be deleted")
-        del self._messages[chat["id"]][message_id]  # type: ignore[arg-type]
+        # deleteMessage docs: "A message can only be deleted if it was sent less than 48 hours ago"
+        # (Telegram answers MESSAGE_DELETE_FORBIDDEN, which the Bot API words as below).
+        if self._now() - int(message["date"]) >= _DELETE_WINDOW:
+            raise _bad("message can't be deleted")
+        del self._messages[chat["id"]][message_id]
         return True
 
     @_api("pinChatMessage")
@@ -1541,6 +1768,9 @@ class FakeTelegram:
             raise _bad("callback_query_id is empty")
         if query_id not in self._pending_callbacks:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
+        # answerCallbackQuery text is "0-200 characters"; Telegram refuses longer with MESSAGE_TOO_LONG.
+        if len(str(params.get("text") or "")) > _CALLBACK_TEXT_MAX:
+            raise _bad("MESSAGE_TOO_LONG")
         self._pending_callbacks.discard(query_id)
         self.callback_answers[query_id] = params
         return True
@@ -1560,7 +1790,7 @@ class FakeTelegram:
             },
         }
         if chat["type"] in ("group", "supergroup"):
-            info["permissions"] = {permission: True for permission in PERMISSIONS}
+            info["permissions"] = dict(self._chat_permissions.get(chat["id"]) or dict.fromkeys(PERMISSIONS, True))
         if pinned := self._pinned.get(chat["id"]):
             if message := self.get_message(chat["id"], pinned[-1]):
                 info["pinned_message"] = message
@@ -1624,6 +1854,9 @@ class FakeTelegram:
 
     @_api("unbanChatMember")
     def _unban_chat_member(self, params: dict[str, Any]) -> bool:
+        chat = self._target_chat(params)
+        if chat["type"] not in ("supergroup", "channel"):  # Bot API server's own check and wording
+            raise _bad("method is available for supergroup and channel chats only")
         chat, user = self._moderation_target(params, "remove")
         status = self._member_state(chat["id"], user["id"])["status"]
         # Without only_if_banned Telegram also removes a current member from the chat.
@@ -1640,7 +1873,7 @@ class FakeTelegram:
         permissions = params.get("permissions")
         if not isinstance(permissions, dict):
             raise _bad("permissions is empty" if permissions is None else "can't parse permissions JSON object")
-        granted = {name: _flag(permissions.get(name, False)) for name in PERMISSIONS}
+        granted = _chat_permissions(permissions, independent=_flag(params.get("use_independent_chat_permissions")))
         previous = self._member_state(chat["id"], user["id"])
         is_member = previous["status"] in ("member", "restricted") and previous.get("is_member", True)
         if all(granted.values()):  # equal to the chat defaults: the restriction is lifted

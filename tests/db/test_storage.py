@@ -12,7 +12,7 @@ from bot.services.errors import InvalidLedgerEntry
 from bot.services.ports import LedgerEntry
 from models.engine import make_engine
 from models.storage import SqlActivityStore, SqlStorage
-from models.tables import DailyActivity, LedgerEntry as LedgerRow, Membership, UserAccount
+from models.tables import DailyActivity, LedgerEntry as LedgerRow, Membership, ProcessedUpdate, UserAccount
 
 CHAT = ChatRef("telegram", "-100")
 ALICE = MemberRef(CHAT, UserRef("telegram", "1"))
@@ -83,12 +83,15 @@ async def test_activity_tallies_add_up_across_flushes(storage):
     def tally(member, messages, **counts):
         return ActivityTally(member, day, UserInfo("Alice"), ChatInfo("Group"), AT, messages=messages, **counts)
 
-    await store.record([tally(ALICE, 3, media=1, links=2), tally(BOB, 1)], [("telegram", 1), ("telegram", 2)])
-    await store.record([tally(ALICE, 2, checkins=1)], [("telegram", 2), ("telegram", 3)])
+    await store.record([tally(ALICE, 3, media=1, links=2), tally(BOB, 1)], [("telegram", "7", 1), ("telegram", "7", 2)])
+    await store.record([tally(ALICE, 2, checkins=1)], [("telegram", "7", 2), ("telegram", "7", 3)])
     async with storage.engine.connect() as connection:
         rows = (await connection.execute(select(DailyActivity).order_by(DailyActivity.membership_id))).all()
     assert [(r.messages, r.media, r.links, r.checkins) for r in rows] == [(5, 1, 2, 1), (1, 0, 0, 0)]
-    assert sorted(await store.recent_updates(since=AT - timedelta(days=400))) == [("telegram", 1), ("telegram", 2), ("telegram", 3)]
+    recent = await store.recent_updates(since=AT - timedelta(days=400))
+    assert [(platform, bot, update_id) for platform, bot, update_id, _ in recent] == [
+        ("telegram", "7", 1), ("telegram", "7", 2), ("telegram", "7", 3)
+    ]
 
 
 async def test_blank_info_never_overwrites_a_stored_name(storage):
@@ -101,7 +104,34 @@ async def test_blank_info_never_overwrites_a_stored_name(storage):
 
 
 async def test_old_processed_updates_are_forgotten(storage):
+    store = SqlActivityStore(storage, now=lambda: AT)
+    await store.record([], [("telegram", "7001", 7)])
+    assert await store.recent_updates(since=AT - timedelta(hours=1)) == [("telegram", "7001", 7, AT)]
+    assert await store.recent_updates(since=AT + timedelta(hours=1)) == []
+
+
+async def test_processed_updates_are_kept_per_bot(storage):
+    store = SqlActivityStore(storage, now=lambda: AT)
+    await store.record([], [("telegram", "7001", 7), ("telegram", "8002", 7), ("telegram", "8002", 8)])
+    recent = await store.recent_updates(since=AT - timedelta(hours=1))
+    assert [(bot, update_id) for _, bot, update_id, _ in recent] == [("7001", 7), ("8002", 7), ("8002", 8)]
+
+
+async def test_recording_prunes_processed_updates_older_than_the_redelivery_window(storage):
+    now = {"at": AT}
+    store = SqlActivityStore(storage, now=lambda: now["at"])
+    await store.record([], [("telegram", "7001", 1)])
+    now["at"] = AT + timedelta(days=3)
+    await store.record([], [("telegram", "7001", 2)])
+    assert await scalar(storage, select(func.count()).select_from(ProcessedUpdate)) == 1
+
+
+async def test_names_and_language_codes_longer_than_their_columns_are_cut_not_refused(storage):
+    # On PostgreSQL a 17-character language code (the column holds 16) failed every flush.
     store = SqlActivityStore(storage)
-    await store.record([], [("telegram", 7)])
-    assert await store.recent_updates(since=datetime.now(UTC) - timedelta(hours=1)) == [("telegram", 7)]
-    assert await store.recent_updates(since=datetime.now(UTC) + timedelta(hours=1)) == []
+    day = date(2026, 11, 23)
+    user = UserInfo("A" * 300, "x" * 17, username="u" * 70)
+    await store.record([ActivityTally(ALICE, day, user, ChatInfo("T" * 300, "supergroup-of-the-future"), AT, messages=1)], [])
+    async with storage.engine.connect() as connection:
+        row = (await connection.execute(select(UserAccount.display_name, UserAccount.language, UserAccount.username))).one()
+    assert (len(row.display_name), row.language, len(row.username)) == (256, "x" * 16, 64)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from models.tables import Checkin, LedgerEntry, Membership
@@ -161,10 +162,17 @@ async def test_start_greets_in_group_and_private(harness):
     assert harness.replies(BOB)[0].startswith("Hi! I'm the helper of Test Mamas.")
 
 
-async def test_an_unexpected_error_gets_an_apology_not_a_traceback(harness, monkeypatch):
+async def test_an_unexpected_error_never_leaks_a_traceback_and_is_apologised_for_when_given_up(harness, monkeypatch):
+    # The whole policy (redelivery first, apology only when given up) is in tests/dispatcher/test_errors.py.
+    from bot.services.updates import MAX_ATTEMPTS
+
     async def broken(*args, **kwargs):
         raise RuntimeError("database exploded")
 
     monkeypatch.setattr(harness.app.checkins, "check_in", broken)
-    await harness.say(GROUP, BOB, "/checkin")
+    update = harness.fake.user_message(GROUP, BOB, "/checkin")
+    for _ in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(RuntimeError):
+            await harness.feed(update)
+    await harness.feed(update)
     assert harness.replies(GROUP) == ["Sorry, something went wrong just now. Please try again in a moment."]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiogram.types import ChatPermissions
 from sqlalchemy import select
 
 from bot.config import CommunitySettings, LadderStep, ModerationSettings
@@ -22,11 +23,8 @@ LOG_CHAT = -100888
 MOD = 201  # a Telegram administrator of GROUP
 HELPER = 202  # a moderator by configuration only
 OPERATOR = 999
-MUTED = {
-    "can_send_messages": False, "can_send_audios": False, "can_send_documents": False, "can_send_photos": False,
-    "can_send_videos": False, "can_send_video_notes": False, "can_send_voice_notes": False, "can_send_polls": False,
-    "can_send_other_messages": False, "can_add_web_page_previews": False,
-}  # fmt: skip
+# Every ChatPermissions field, explicitly (a field left out is read by Telegram as false).
+MUTED = {name: False for name in ChatPermissions.model_fields}
 
 
 @pytest.fixture

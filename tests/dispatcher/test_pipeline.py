@@ -72,12 +72,28 @@ async def test_processed_update_ids_are_stored_and_reloaded_after_a_restart(harn
 
     update = await harness.say(GROUP, BOB, "/checkin")
     await harness.app.buffer.flush()
-    assert [u for _, u in await harness.app.activity_store.recent_updates(since=clock.now() - timedelta(days=1))] == [
-        update["update_id"]
-    ]
+    recent = await harness.app.activity_store.recent_updates(since=clock.now() - timedelta(days=1))
+    assert [(bot, u) for _, bot, u, _ in recent] == [(str(harness.bot.id), update["update_id"])]
     async with BotHarness(settings_for(database_url), fake=harness.fake, clock=clock) as restarted:
         await restarted.feed(update)
     assert len(harness.replies(GROUP)) == 1
+
+
+async def test_an_update_id_handled_more_than_two_days_ago_is_a_new_update_again(harness, database_url, clock):
+    # After a week without updates Telegram may choose the next update id at random, also an old one.
+    from bot.testing.harness import BotHarness
+    from tests.dispatcher.conftest import settings_for
+
+    update = await harness.say(GROUP, BOB, "/points")
+    await harness.app.buffer.flush()
+    clock.advance(timedelta(days=2, hours=1))
+    await harness.feed(update)  # the running bot
+    assert len(harness.replies(GROUP)) == 2
+    await harness.app.buffer.flush()
+    clock.advance(timedelta(days=2, hours=1))
+    async with BotHarness(settings_for(database_url), fake=harness.fake, clock=clock) as restarted:
+        await restarted.feed(update)  # after a restart
+    assert len(harness.replies(GROUP)) == 3
 
 
 async def test_a_failed_flush_keeps_everything_for_the_next_attempt(harness, monkeypatch, clock):

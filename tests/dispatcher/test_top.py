@@ -139,21 +139,52 @@ def _sticker(cost):
     return Item("sticker", {"zh-CN": "贴纸", "en": "Sticker"}, cost)
 
 
-async def test_points_earned_earlier_on_the_day_a_season_starts_count_in_it(harness, clock):
+async def test_a_season_started_today_archives_todays_points_and_counts_from_its_start(harness, clock):
+    # `cradle season start` after three members earned points today: all three are archived, and
+    # /top all starts from zero at once (it used to archive 0 and keep today's totals).
     harness.fake.add_user(OPERATOR, "Olga", language_code="en")
+    harness.fake.add_user(CAROL, "Carol", language_code="en")
     await award(harness, GROUP, BOB, 40)
     clock.advance(timedelta(days=1))
     await award(harness, GROUP, ALICE, 5)  # today, before the operator starts the season
+    await harness.say(GROUP, CAROL, "/checkin")
     clock.advance(timedelta(minutes=5))
-    await award(harness, GROUP, BOB, 5)  # later today: the tie goes to Alice
+    await award(harness, GROUP, BOB, 5)
+    clock.advance(timedelta(minutes=5))
     async with harness.app.storage.unit_of_work() as uow:
-        await uow.standings.start_season("summer", clock.now(), harness.app.chats.community_day(clock.now()))
+        assert await uow.standings.start_season("summer", clock.now(), harness.app.chats.community_day(clock.now())) == 3
         await uow.commit()
+    async with harness.app.storage.engine.connect() as connection:
+        archived = (await connection.execute(select(SeasonStanding.points, SeasonStanding.rank).order_by(SeasonStanding.rank))).all()
+    assert [tuple(row) for row in archived] == [(45, 1), (10, 2), (5, 3)]
     assert await harness.app.leaderboard.refresh_season() is True
-    expected = "🏆 Season leaders in this group · summer\n🥇 Alice: 5\n🥈 Bob: 5"
+    empty = "🏆 Season leaders in this group · summer\nNo points yet in this period. /checkin to be the first!"
+    assert await top(harness, GROUP, BOB, "all") == empty
+    assert (await top(harness, GROUP, BOB, "week")).startswith("🏆 This week's top members\n🥇 Bob: 45")
+    clock.advance(timedelta(minutes=5))
+    await award(harness, GROUP, ALICE, 3)  # later the same day: the new season's
+    expected = "🏆 Season leaders in this group · summer\n🥇 Alice: 3"
     assert await top(harness, GROUP, BOB, "all") == expected
     await harness.app.leaderboard.load()  # a restart agrees with the in-memory switch
     assert await top(harness, GROUP, BOB, "all") == expected
+
+
+async def test_the_next_season_archives_only_what_was_earned_since_its_start(harness, clock):
+    harness.fake.add_user(OPERATOR, "Olga", language_code="en")
+    await award(harness, GROUP, BOB, 40)  # the first season (before "summer")
+    clock.advance(timedelta(minutes=1))
+    async with harness.app.storage.unit_of_work() as uow:
+        await uow.standings.start_season("summer", clock.now(), harness.app.chats.community_day(clock.now()))
+        await uow.commit()
+    clock.advance(timedelta(minutes=1))
+    await award(harness, GROUP, ALICE, 7)  # same day, in "summer"
+    clock.advance(timedelta(minutes=1))
+    async with harness.app.storage.unit_of_work() as uow:
+        assert await uow.standings.start_season("autumn", clock.now(), harness.app.chats.community_day(clock.now())) == 1
+        await uow.commit()
+    async with harness.app.storage.engine.connect() as connection:
+        rows = await connection.execute(select(SeasonStanding.season_id, SeasonStanding.points).order_by(SeasonStanding.season_id))
+        assert [points for _, points in rows] == [40, 7]
 
 
 async def test_a_banned_member_is_off_the_boards(harness):

@@ -20,7 +20,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod
-from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from aiohttp import web
 
 from bot.testing.fake_bot_api import FakeTelegram, main
@@ -117,18 +117,18 @@ async def test_wait_for_message_times_out_listing_what_was_sent(bot: Bot, fake: 
 async def test_reply_to_known_message_carries_reply_to_message(bot: Bot, fake: FakeTelegram) -> None:
     asked = fake.user_message(GROUP, MAMA, "Is 38.5 a fever?")["message"]
 
-    answer = await bot.send_message(GROUP, "Yes", reply_to_message_id=asked["message_id"])
+    answer = await bot.send_message(GROUP, "Yes", reply_parameters=ReplyParameters(message_id=asked["message_id"]))
 
     assert answer.reply_to_message is not None
     assert answer.reply_to_message.text == "Is 38.5 a fever?"
     with pytest.raises(TelegramBadRequest, match="message to be replied not found"):
-        await bot.send_message(GROUP, "Yes", reply_to_message_id=999)
+        await bot.send_message(GROUP, "Yes", reply_parameters=ReplyParameters(message_id=999))
 
 
 async def test_quiz_poll_is_sent_and_stopped(bot: Bot, fake: FakeTelegram) -> None:
     message = await bot.send_poll(
         GROUP, "When to start solids?", ["4 months", "6 months"],
-        type="quiz", correct_option_id=1, is_anonymous=False, explanation="WHO says 6",
+        type="quiz", correct_option_ids=[1], is_anonymous=False, explanation="WHO says 6",
     )
 
     poll = message.poll
@@ -442,11 +442,11 @@ async def test_fake_session_returns_the_same_message_as_http() -> None:
         bot = http_bot(server)
         try:
             via_http = await bot.send_message(GROUP, "<i>Answer</i>", parse_mode="HTML",
-                                              reply_to_message_id=1, reply_markup=keyboard)
+                                              reply_parameters=ReplyParameters(message_id=1), reply_markup=keyboard)
         finally:
             await bot.session.close()
     via_session = await direct.send_message(GROUP, "<i>Answer</i>", parse_mode="HTML",
-                                            reply_to_message_id=1, reply_markup=keyboard)
+                                            reply_parameters=ReplyParameters(message_id=1), reply_markup=keyboard)
 
     assert via_session.model_dump() == via_http.model_dump()
     assert in_process.requests[0].params == over_http.requests[0].params

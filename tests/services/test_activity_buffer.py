@@ -12,7 +12,7 @@ import pytest
 from bot.domain import ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
 from bot.services.activity import ActivityBuffer
 from bot.services.checkin import local_day
-from bot.services.errors import StorageConflict
+from bot.services.errors import StorageConflict, StorageRejected
 from tests.services.fakes import InMemoryActivityStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -178,7 +178,7 @@ async def test_processed_update_ids_survive_a_failed_flush_in_order(
     buffer.processed("telegram", 4)
     await buffer.flush()
 
-    assert [processed for _, processed in store.records] == [[("telegram", n) for n in (1, 2, 3, 4)]]
+    assert [processed for _, processed in store.records] == [[("telegram", "", n) for n in (1, 2, 3, 4)]]
     assert buffer.pending == 0
 
 
@@ -219,7 +219,7 @@ async def test_run_stops_when_its_event_is_set_and_flushes(
     await asyncio.wait_for(runner, timeout=2)  # a guard: a runner that ignored `stop` would hang here
 
     [(tallies, processed)] = store.records
-    assert [tally.member for tally in tallies] == [ALICE] and processed == [("telegram", 7)]
+    assert [tally.member for tally in tallies] == [ALICE] and processed == [("telegram", "", 7)]
     assert buffer.pending == 0
 
 
@@ -256,3 +256,50 @@ def test_a_leave_handled_after_a_newer_message_does_not_mark_the_member_gone():
     assert tally.left_at is None
     buffer.membership(member, UserInfo("A"), ChatInfo("G"), datetime(2026, 11, 23, 4, 5, tzinfo=UTC), left=True)
     assert tally.left_at == datetime(2026, 11, 23, 4, 5, tzinfo=UTC)
+
+
+class PickyStore(InMemoryActivityStore):
+    """Refuses any batch holding a tally of ``refused`` (as a database refuses a value too long for its column)."""
+
+    def __init__(self, refused: MemberRef) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def record(self, tallies, processed_updates) -> None:  # type: ignore[no-untyped-def]
+        if any(tally.member == self.refused for tally in tallies):
+            self.attempts += 1
+            raise StorageRejected("value too long for type character varying(16)")
+        await super().record(tallies, processed_updates)
+
+
+async def test_a_row_the_database_refuses_does_not_hold_back_the_rest_of_the_batch(caplog) -> None:
+    store = PickyStore(refused=BOB)
+    buffer = ActivityBuffer(store, shanghai_day)
+    buffer.seen(ALICE, ALICE_INFO, GROUP, NOON_23RD, messages=2)
+    buffer.seen(BOB, BOB_INFO, GROUP, NOON_23RD, messages=1)
+    buffer.processed("telegram", 7, "7001")
+
+    with caplog.at_level(logging.ERROR, logger="bot.services.activity"):
+        await buffer.flush()
+
+    assert [(tally.member, tally.messages) for tally in store.tallies] == [(ALICE, 2)]
+    assert store.processed == [("telegram", "7001", 7)]
+    assert buffer.pending == 0  # Bob's refused day is dropped, not retried every second
+    assert "activity of user 2 in chat -100" in caplog.text and "refused" in caplog.text
+
+
+async def test_an_outage_while_landing_rows_one_by_one_keeps_the_rest_for_the_next_flush() -> None:
+    store = PickyStore(refused=ALICE)
+    buffer = ActivityBuffer(store, shanghai_day)
+    buffer.seen(ALICE, ALICE_INFO, GROUP, NOON_23RD, messages=1)
+    buffer.seen(BOB, BOB_INFO, GROUP, NOON_23RD, messages=1)
+    buffer.processed("telegram", 7, "7001")
+    store.fail_next(error=lambda: ConnectionError("database went away"))  # Bob's row, on its own
+
+    with pytest.raises(ConnectionError):
+        await buffer.flush()
+    assert buffer.pending == 2  # Bob's day and the update id; Alice's refused day is gone
+
+    await buffer.flush()
+    assert [tally.member for tally in store.tallies] == [BOB]
+    assert store.processed == [("telegram", "7001", 7)]

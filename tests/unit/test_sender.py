@@ -124,3 +124,48 @@ def test_gcra_is_a_full_bucket_then_the_rate():
         bucket.take(at)
         times.append(at)
     assert times == [0.0, 0.0, 0.0, 0.5, 1.0]
+
+
+def always_429(retry_after: int, calls: list[float], clock: VirtualTime, *, times: int = 1000):
+    async def request(bot, method):
+        calls.append(clock.now)
+        if len(calls) <= times:
+            raise TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=retry_after)
+        return "ok"
+
+    return request
+
+
+async def test_a_429_is_retried_past_the_retry_count_within_the_deadline():
+    # Limits stricter than Telegram's: the same reply is refused eight times, 10 s apart; 80 s < 90 s.
+    clock = VirtualTime()
+    sender = Sender(Limits(retries=4), monotonic=clock.monotonic, sleep=clock.sleep)
+    calls: list[float] = []
+    start = clock.now
+    assert await sender(always_429(10, calls, clock, times=8), None, SendMessage(chat_id=-1, text="x")) == "ok"  # type: ignore[arg-type]
+    assert len(calls) == 9 and sender.stats.retried_after_429 == 8
+    assert 80 <= clock.now - start < 81  # retry_after honoured each time
+
+
+async def test_a_429_past_the_deadline_is_raised_without_waiting_for_nothing():
+    clock = VirtualTime()
+    sender = Sender(Limits(retry_for=60), monotonic=clock.monotonic, sleep=clock.sleep)
+    calls: list[float] = []
+    start = clock.now
+    with pytest.raises(TelegramRetryAfter):
+        await sender(always_429(25, calls, clock), None, SendMessage(chat_id=-1, text="x"))  # type: ignore[arg-type]
+    assert len(calls) == 3  # at 0, 25 and 50 s; waiting until 75 s would pass the 60 s deadline
+    assert clock.now - start <= 60
+
+
+async def test_a_burst_of_replies_under_stricter_limits_all_arrive():
+    # Telegram (the fake) allows 4 a minute in the group; the sender believes 20: every reply still goes.
+    clock = VirtualTime()
+    fake = FakeTelegram(enforce_limits=True, per_group_per_minute=4, monotonic=clock.monotonic)
+    fake.add_chat(-1000, "Group")
+    sender = Sender(Limits(), monotonic=clock.monotonic, sleep=clock.sleep)
+    bot = Bot(fake.token, session=FakeSession(fake))
+    bot.session.middleware(sender)
+    await asyncio.gather(*(bot.send_message(-1000, f"打卡成功 {n}") for n in range(9)))
+    assert len([call for call in fake.calls("sendMessage") if call.ok]) == 9
+    assert fake.rejected_429 > 4

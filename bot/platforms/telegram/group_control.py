@@ -13,28 +13,36 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup
+from pydantic import Field
 
 from bot.domain import ChatRef, UserRef
 from bot.platforms.telegram.moderators import Moderators
-from bot.services.ports import DONE, Outcome
+from bot.services.durations import restriction_until
+from bot.services.ports import DONE, Clock, Outcome
 
 logger = logging.getLogger(__name__)
 
-MUTED = ChatPermissions(
-    can_send_messages=False, can_send_audios=False, can_send_documents=False, can_send_photos=False,
-    can_send_videos=False, can_send_video_notes=False, can_send_voice_notes=False, can_send_polls=False,
-    can_send_other_messages=False, can_add_web_page_previews=False,
+# Every field of ChatPermissions, always sent explicitly: a field left out is read by Telegram as
+# false (or, with use_independent_chat_permissions=False, derived from others), so a partial object
+# silently takes rights away. Built from the model, so a field aiogram adds later is not forgotten.
+PERMISSION_FIELDS = tuple(ChatPermissions.model_fields)
+MEDIA_FIELDS = (
+    "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos", "can_send_video_notes",
+    "can_send_voice_notes", "can_send_polls", "can_send_other_messages", "can_add_web_page_previews",
 )  # fmt: skip
+MUTED = ChatPermissions(**{name: False for name in PERMISSION_FIELDS})
 TEXT_ONLY = MUTED.model_copy(update={"can_send_messages": True})
-EVERYTHING = ChatPermissions(
-    can_send_messages=True, can_send_audios=True, can_send_documents=True, can_send_photos=True,
-    can_send_videos=True, can_send_video_notes=True, can_send_voice_notes=True, can_send_polls=True,
-    can_send_other_messages=True, can_add_web_page_previews=True,
-)  # fmt: skip
+# Telegram lifts a restriction only when every permission is true ("pass True for all permissions to
+# lift restrictions from a user"); the member is then an ordinary member and the group's own default
+# permissions apply to her. Sending the group's defaults instead would keep her "restricted" with a
+# frozen copy of them, so a later change of the defaults would pass her by.
+UNRESTRICTED = ChatPermissions(**{name: True for name in PERMISSION_FIELDS})
 
 
 class ModUndoCD(CallbackData, prefix="modundo"):
-    action_id: int
+    # Callback data comes back from the client and can be forged: an id outside a database integer
+    # does not unpack (the fallback handler answers "not found") instead of reaching the database.
+    action_id: int = Field(ge=1, le=2**63 - 1)
 
 
 def outcome_of(error: TelegramAPIError) -> Outcome:
@@ -54,11 +62,19 @@ def outcome_of(error: TelegramAPIError) -> Outcome:
 
 
 class TelegramGroupControl:
-    def __init__(self, bot: Bot, moderators: Moderators) -> None:
+    def __init__(self, bot: Bot, moderators: Moderators, *, clock: Clock | None = None) -> None:
         self._bot = bot
         self._moderators = moderators
+        self._clock = clock
 
     async def restrict(self, chat: ChatRef, user: UserRef, until: datetime | None, *, text_only: bool = False) -> Outcome:
+        if until is not None and self._clock is not None:
+            # The last edge before Telegram, which reads an end under 30 s or over 366 days away as forever.
+            bounded = restriction_until(self._clock.now(), until)
+            if bounded is None:
+                logger.info("not restricting %s in %s: the restriction would end within 30 s", user.external_id, chat.external_id)
+                return DONE
+            until = bounded
         return await self._call(
             self._bot.restrict_chat_member(
                 int(chat.external_id), int(user.external_id), TEXT_ONLY if text_only else MUTED,
@@ -67,14 +83,10 @@ class TelegramGroupControl:
         )  # fmt: skip
 
     async def release(self, chat: ChatRef, user: UserRef) -> Outcome:
-        permissions = EVERYTHING
-        try:
-            permissions = (await self._bot.get_chat(int(chat.external_id))).permissions or EVERYTHING
-        except TelegramAPIError as exc:
-            logger.info("could not read the default permissions of %s: %s", chat.external_id, exc)
+        """Lift every restriction: all permissions true, each field explicit."""
         return await self._call(
             self._bot.restrict_chat_member(
-                int(chat.external_id), int(user.external_id), permissions, use_independent_chat_permissions=True
+                int(chat.external_id), int(user.external_id), UNRESTRICTED, use_independent_chat_permissions=True
             ), "release", chat,
         )  # fmt: skip
 

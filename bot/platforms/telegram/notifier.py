@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramEntityTooLarge, TelegramForbiddenError
 from aiogram.types import InputPollOption, ReplyParameters
 
 from bot.domain import ChatRef, UserRef
-from bot.services.ports import PollRequest, SentPoll
+from bot.platforms.telegram.sender import UNDELIVERED
+from bot.services.ports import DeliveryDeferred, PollRequest, SentPoll
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +23,17 @@ class TelegramNotifier:
         self._bot = bot
 
     async def to_chat(self, chat: ChatRef, text: str) -> bool:
-        return await self.post(chat, text) is not None
+        try:
+            return await self.post(chat, text) is not None
+        except DeliveryDeferred:
+            return False
 
     async def to_user(self, user: UserRef, text: str) -> bool:
         # A private chat's id is the user's id; it exists only once she has started the bot.
-        return await self._send(int(user.external_id), text) is not None
+        try:
+            return await self._send(int(user.external_id), text) is not None
+        except DeliveryDeferred:
+            return False
 
     async def post(self, chat: ChatRef, text: str, *, reply_to: str | None = None) -> str | None:
         return await self._send(int(chat.external_id), text, reply_to)
@@ -45,8 +52,11 @@ class TelegramNotifier:
                 explanation=(poll.explanation or None) if quiz else None,
                 open_period=open_period,
             )
-        except TelegramForbiddenError:
+        except (TelegramForbiddenError, TelegramEntityTooLarge):
             return None
+        except UNDELIVERED as exc:  # 429 past the sender's deadline, network, 5xx: worth another try
+            logger.warning("could not post a poll in %s now: %s", chat.external_id, exc)
+            raise DeliveryDeferred(type(exc).__name__) from exc
         except TelegramAPIError as exc:
             logger.warning("could not post a poll in %s: %s", chat.external_id, exc)
             return None
@@ -69,6 +79,11 @@ class TelegramNotifier:
             message = await self._bot.send_message(chat_id, text, reply_parameters=reply)
         except TelegramForbiddenError:
             return None  # never started the bot, blocked it, or the bot was removed
+        except TelegramEntityTooLarge:
+            return None
+        except UNDELIVERED as exc:  # 429 past the sender's deadline, network, 5xx: worth another try
+            logger.warning("could not send to %s now: %s", chat_id, exc)
+            raise DeliveryDeferred(type(exc).__name__) from exc
         except TelegramAPIError as exc:
             logger.warning("could not send to %s: %s", chat_id, exc)
             return None

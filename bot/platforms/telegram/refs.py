@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import Chat, User
+from aiogram.types import Chat, Message, User
 
 from bot.domain import ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
 
@@ -31,3 +31,12 @@ def user_info(user: User) -> UserInfo:
 
 def chat_info(chat: Chat) -> ChatInfo:
     return ChatInfo(title=chat.title or "", kind=chat.type)
+
+
+def source_key(message: Message) -> str:
+    """What a moderation action answering this message is keyed by: its id, and for an edit its edit date.
+
+    The same update delivered twice gives the same key; a later edit of the message gives a new one."""
+    if message.edit_date is None:
+        return str(message.message_id)
+    return f"{message.message_id}@{message.edit_date}"

@@ -3,8 +3,13 @@
 Telegram limits a bot to about 30 messages a second overall, 20 a minute in one group and about
 one a second in one chat; going over earns 429 "retry after". aiogram has no limiter, so this one
 paces sends before they leave (GCRA, i.e. a token bucket that hands out exact send times), waits
-out ``retry_after`` if a 429 comes anyway, retries transient failures with backoff, and reports a
-group that removed the bot (403) so scheduled posts stop going there.
+out ``retry_after`` if a 429 comes anyway (again and again, for up to ``Limits.retry_for`` seconds in
+all: limits stricter than ours must delay a reply, not lose it), retries transient failures with
+backoff, and reports a group that removed the bot (403) so scheduled posts stop going there.
+
+A send that still fails raises. When what it confirms is already stored (a check-in, a warning),
+``confirm`` swallows that last failure with a log line: the member must not get an apology for
+something that happened.
 
 A retried network error may duplicate a message that did reach Telegram before the connection
 broke; that is rarer and kinder than losing a scheduled post.
@@ -17,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -42,7 +47,11 @@ class Limits:
     per_group_per_minute: float = 20.0
     per_chat_per_second: float = 1.0
     chat_burst: int = 3  # a short reply exchange need not wait a second per message
-    retries: int = 4  # for 429s and transient errors; then the error is raised
+    retries: int = 4  # for transient errors (network, 5xx); then the error is raised
+    # 429s are waited out (honouring retry_after) while the send would still go within this many
+    # seconds of its first try; past that the 429 is raised. Long enough for a burst of replies under
+    # a limit stricter than ours, short enough that a reply still answers something recent.
+    retry_for: float = 90.0
 
 
 class Gcra:
@@ -104,15 +113,16 @@ class Sender(BaseRequestMiddleware):
         paced = name.startswith(PACED_PREFIXES) and name not in UNPACED
         chat_id = getattr(method, "chat_id", None)
         attempt = 0
+        give_up_at = self._monotonic() + self.limits.retry_for
         while True:
             if paced:
                 await self._wait_turn(chat_id)
             try:
                 response = await make_request(bot, method)
             except TelegramRetryAfter as error:
-                if attempt >= self.limits.retries:
+                if self._monotonic() + error.retry_after > give_up_at:
+                    logger.warning("429 from Telegram on %s to %s: retry after %ss is past the deadline; giving up", name, chat_id, error.retry_after)
                     raise
-                attempt += 1
                 self.stats.retried_after_429 += 1
                 logger.warning("429 from Telegram on %s to %s: waiting %ss", name, chat_id, error.retry_after)
                 if paced:
@@ -178,3 +188,19 @@ class Sender(BaseRequestMiddleware):
 
 def _burst(allowed: float) -> float:
     return max(1.0, int(allowed * BURST_SHARE))
+
+
+T = TypeVar("T")
+# What a send can still end in after the sender's retries, with nothing wrong on our side.
+UNDELIVERED = (TelegramRetryAfter, TelegramNetworkError, TelegramServerError)
+
+
+async def confirm(send: Awaitable[T], what: str, chat_id: int | str) -> T | None:
+    """Send the confirmation of something already committed; if Telegram still refuses it (a 429 past
+    the sender's deadline, the network, a 5xx), log and return None instead of raising: an error reply
+    would tell the member that what happened did not."""
+    try:
+        return await send
+    except UNDELIVERED as error:
+        logger.warning("%s in chat %s is stored, but its confirmation could not be sent: %s", what, chat_id, type(error).__name__)
+        return None
