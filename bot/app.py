@@ -446,6 +446,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         operators=frozenset(app.settings.community.operators),
         pin_featured=app.settings.points.pin_featured,
         admin_chat_id=app.settings.community.admin_chat_id,
+        rejected_dir=app.settings.telegram.rejected_dir,  # updates given up on are kept there (handlers/errors.py)
     )
     dispatcher.update.outer_middleware(DedupeMiddleware(app.seen, app.buffer, app.in_flight))
     authors = RecentAuthors()

@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.domain import MemberRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
+from bot.platforms.telegram.sender import confirm
 from bot.services.awards import AwardService, clip_note
 from handlers.filters import IN_GROUP, IsModerator
 
@@ -57,10 +58,8 @@ def make_router() -> Router:
         result = await awards.change(member.user, target, arguments.amount, note, request_key=f"{message.chat.id}:{message.message_id}")
         key = "award.done" if result.delta > 0 else "award.deducted"
         text = t(key, name=name, points=abs(result.delta), balance=result.balance)
-        try:  # the points moved: a failed confirmation must not read as "try again"
-            await message.reply(f"{text}\n{t('award.because', note=note)}" if note else text)
-        except TelegramAPIError as exc:
-            logger.warning("could not confirm an award in chat %s: %s", message.chat.id, exc)
+        text = f"{text}\n{t('award.because', note=note)}" if note else text
+        await confirm(message.reply(text), "award", message.chat.id)  # the points moved: never "try again"
 
     @router.message(Command("feature"), IN_GROUP, IsModerator())
     async def cmd_feature(

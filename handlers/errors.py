@@ -7,10 +7,12 @@ When the bot speaks after an unexpected failure (the policy):
   member gets her real answer then (a /checkin during a database outage is answered once it is back).
   An apology now would be followed by the answer, or by a second apology.
 - When the bot gives up on an update (``GaveUp``: it failed ``MAX_ATTEMPTS`` times for a reason other
-  than an outage, see bot/middlewares/dedupe.py), it apologises only where the member is waiting for
-  an answer: an explicit command (a message starting with "/") or a message to the bot in private.
-  Paths that never reply (thanks, shares, activity, reactions, filters, joins, buttons' side effects)
-  stay silent: a public apology under a plain message would only puzzle the group.
+  than an outage, or an outage outlasted Telegram's 24 hours, see bot/middlewares/dedupe.py), the
+  update is saved under ``[telegram].rejected_dir`` and the bot apologises only where the member is
+  waiting for an answer: an explicit command (a message starting with "/"), a message to the bot in
+  private, or a pressed button (answered with a short notice, so it stops spinning). Paths that never
+  reply (thanks, shares, activity, reactions, filters, joins) stay silent: a public apology under a
+  plain message would only puzzle the group.
 - Nothing ever leaks a traceback into a chat; the log has it, with the update and chat ids.
 """
 
@@ -22,11 +24,12 @@ from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent, Message, ReplyParameters
+from aiogram.types import CallbackQuery, ErrorEvent, Message, ReplyParameters
 
 from bot.i18n import I18n
 from bot.middlewares.dedupe import GaveUp, is_transient
 from bot.platforms.telegram.refs import chat_ref
+from bot.platforms.telegram.rejected import DEFAULT_DIRECTORY, save_rejected
 from bot.services.chats import ChatDirectory
 from bot.services.errors import DomainError
 
@@ -48,16 +51,25 @@ def register(dispatcher: Dispatcher) -> None:
         await bot.send_message(message.chat.id, t(error.code, **error.params), reply_parameters=reply_to(message))
 
     @dispatcher.errors(ExceptionTypeFilter(GaveUp))
-    async def on_given_up(event: ErrorEvent, bot: Bot, i18n: I18n, chats: ChatDirectory) -> None:
-        """The update will not come again: log it, and apologise if someone is waiting for an answer."""
+    async def on_given_up(
+        event: ErrorEvent, bot: Bot, i18n: I18n, chats: ChatDirectory, rejected_dir: str = DEFAULT_DIRECTORY
+    ) -> None:
+        """The update will not come again: log it, keep a copy, and answer whoever waits for an answer."""
         error = event.exception
         assert isinstance(error, GaveUp)
-        message = event.update.message
+        update = event.update
+        message = update.message
         chat_id = message.chat.id if message else None
         logger.error(
-            "update %s in chat %s failed %s times; giving up on it: %r",
-            event.update.update_id, chat_id, error.attempts, error.__cause__, exc_info=error.__cause__,
+            "update %s in chat %s failed %s times (outages aside) over %s; giving up on it: %r",
+            update.update_id, chat_id, error.attempts, error.failing_for, error.__cause__, exc_info=error.__cause__,
         )
+        cause = error.__cause__
+        reason = f"given up after {error.attempts} failures over {error.failing_for}: {type(cause).__name__}: {cause}"
+        # Webhook or polling alike: the update is acknowledged now, so this copy is the only one left.
+        save_rejected(update.model_dump(mode="json", exclude_none=True), reason, directory=rejected_dir)
+        if update.callback_query is not None:
+            await answer_button(bot, update.callback_query, i18n, chats)
         if message is None or message.from_user is None or not expects_answer(message):
             return
         t = i18n.translator(message.from_user.language_code, chats.language(chat_ref(message.chat)))
@@ -82,6 +94,16 @@ def register(dispatcher: Dispatcher) -> None:
                 event.update.update_id, chat_id, event.exception, exc_info=event.exception,
             )
         raise SkipHandler()  # unhandled: aiogram's errors middleware re-raises the original exception
+
+
+async def answer_button(bot: Bot, query: CallbackQuery, i18n: I18n, chats: ChatDirectory) -> None:
+    """Stop the pressed button's spinner with a short apology (a button is always waiting for an answer)."""
+    chat = chat_ref(query.message.chat) if query.message is not None else None  # None: an inline message
+    t = i18n.translator(query.from_user.language_code, chats.language(chat))
+    try:
+        await bot.answer_callback_query(query.id, text=t("errors.generic"))
+    except TelegramAPIError as exc:  # too old by now, most likely
+        logger.warning("could not answer callback query %s: %s", query.id, exc)
 
 
 def expects_answer(message: Message) -> bool:

@@ -58,8 +58,8 @@ class CaughtByFilter(Filter):
         self, message: Message, bot: Bot, guard: Guard, moderators: Moderators, exempt: frozenset[int], chat_ref: ChatRef | None
     ) -> bool | dict[str, Hit]:
         user = message.from_user
-        if chat_ref is None or user is None or user.is_bot:
-            return False
+        if chat_ref is None or user is None or user.is_bot or message.sender_chat is not None:
+            return False  # posts made as a chat (a linked channel's forward comes from 777000, no bot) are nobody's
         text = message.text or message.caption or ""
         entities = (message.entities if message.text is not None else message.caption_entities) or ()
         media = any(getattr(message, name) is not None for name in MEDIA_FIELDS)
@@ -96,14 +96,16 @@ def make_router() -> Router:
             await _report(message, hit, announcer, admin_chat_id)
             raise SkipHandler()  # reported only: the message goes on as usual
         reason = f"{hit.filter}: {hit.evidence}"
-        key = refs.source_key(message)  # the same update handled twice (redelivered, two processes) acts once
+        # The same update handled twice (redelivered, two processes): every step is keyed, so each
+        # happens once, and a redelivery still does the steps a cut-off first attempt did not reach.
+        # A notice goes with the step it tells of: held back when that step was done before.
+        key = refs.source_key(message)
         deleted = await moderation.act(
             "delete", member.chat, person, None, reason, source_message_id=str(message.message_id), filter=hit.filter, key=key
         )
-        if deleted.repeated:
-            return
         if not deleted.ok:  # the bot lacks the right (or the message is gone): the moderators decide
-            await _report(message, hit, announcer, admin_chat_id, key="moderation.filter_cannot_delete", why=t(f"moderation.outcome_{deleted.outcome}"))
+            if not deleted.repeated:
+                await _report(message, hit, announcer, admin_chat_id, key="moderation.filter_cannot_delete", why=t(f"moderation.outcome_{deleted.outcome}"))
             return
         for chat, message_id in hit.others:
             await moderation.act(
@@ -111,19 +113,24 @@ def make_router() -> Router:
             )
         why = her(f"moderation.filter_{hit.filter}")
         if hit.action == "delete":
-            await bot.send_message(message.chat.id, her("moderation.newcomer_limits", name=person.name))
+            if not deleted.repeated:
+                await bot.send_message(message.chat.id, her("moderation.newcomer_limits", name=person.name))
         elif hit.action == "delete_mute":
             muted = await moderation.act("mute", member.chat, person, None, reason, duration=hit.mute, filter=hit.filter, key=key)
             text = her("moderation.auto_muted", name=person.name, why=why, duration=format_duration(hit.mute))
-            await bot.send_message(message.chat.id, text if muted.ok else failure(t, muted))
+            if not muted.repeated:
+                await bot.send_message(message.chat.id, text if muted.ok else failure(t, muted))
         else:
             warned = await moderation.warn(
                 member.chat, person, None, reason, source_message_id=str(message.message_id), filter=hit.filter, key=key
             )
-            text = her("moderation.auto_warned", name=person.name, why=why, count=warned.active, limit=warned.limit or warned.active)
-            if warned.escalation is not None:
-                text += "\n" + escalation_text(warned.escalation, person.name, warned.active, her, t)
-            await bot.send_message(message.chat.id, text)
+            lines = []
+            if not warned.repeated:
+                lines.append(her("moderation.auto_warned", name=person.name, why=why, count=warned.active, limit=warned.limit or warned.active))
+            if warned.escalation is not None and not warned.escalation.repeated:
+                lines.append(escalation_text(warned.escalation, person.name, warned.active, her, t))
+            if lines:
+                await bot.send_message(message.chat.id, "\n".join(lines))
 
     return router
 

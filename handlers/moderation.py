@@ -20,8 +20,9 @@ from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.group_control import ModUndoCD
 from bot.platforms.telegram.moderators import Moderators
+from bot.platforms.telegram.sender import confirm
 from bot.services.announcements import Announcer
-from bot.services.durations import RESTRICTION_MAX, RESTRICTION_MIN, format_duration, parse_duration, restriction_allowed
+from bot.services.durations import format_duration, parse_duration
 from bot.services.moderation import Done, ModerationService, NothingToUndo, Person
 from bot.services.ports import NewAction
 from handlers.filters import AS_MEMBER, IN_GROUP, IsModerator
@@ -91,7 +92,7 @@ def make_router() -> Router:
             if (await moderation.unwarn(chat, target.person, actor, key=key)).repeated:
                 return
             left = len(await moderation.warnings(chat, target.person.user))
-            await tell(message, t("moderation.unwarned", name=target.person.name, count=left))
+            await confirm(message.reply(t("moderation.unwarned", name=target.person.name, count=left)), "unwarn", message.chat.id)
         elif command.command == "warns":
             await message.reply(await _warnings_text(moderation, chat, target, t))
         elif command.command == "del":
@@ -150,27 +151,19 @@ async def _warn(
     answer: Message, her: Translator, t: Translator,
 ) -> None:  # fmt: skip
     warned = await moderation.warn(chat, target.person, actor, target.rest, source_message_id=source, key=key)
-    if warned.repeated:  # this /warn was handled already (a redelivered update): she was told once
-        return
-    text = her(
-        "moderation.warned",
-        name=target.person.name,
-        count=warned.active,
-        limit=warned.limit or warned.active,
-        reason=warned.warning.reason or her("moderation.no_reason"),
-    )
-    await tell(answer, text)
-    if warned.escalation is not None:
-        await tell(answer, escalation_text(warned.escalation, target.person.name, warned.active, her, t))
-
-
-async def tell(message: Message, text: str) -> None:
-    """Reply after an action was taken: a failed reply is logged, never turned into an apology that
-    would make the moderator repeat the action."""
-    try:
-        await message.reply(text)
-    except TelegramAPIError as exc:
-        logger.warning("could not confirm a moderation action in chat %s: %s", message.chat.id, exc)
+    # A redelivered /warn: whoever stored the warning tells it, whoever carried out the ladder's step tells that.
+    if not warned.repeated:
+        text = her(
+            "moderation.warned",
+            name=target.person.name,
+            count=warned.active,
+            limit=warned.limit or warned.active,
+            reason=warned.warning.reason or her("moderation.no_reason"),
+        )
+        await confirm(answer.reply(text), "warning", answer.chat.id)
+    if warned.escalation is not None and not warned.escalation.repeated:
+        text = escalation_text(warned.escalation, target.person.name, warned.active, her, t)
+        await confirm(answer.reply(text), warned.escalation.record.kind, answer.chat.id)
 
 
 def escalation_text(done: Done, name: str, warnings: int, her: Translator, t: Translator) -> str:
@@ -196,9 +189,7 @@ async def _sanction(
         elif first and first[0].isdigit():
             await message.reply(t("moderation.usage_mute"))
             return
-        if duration is not None and not restriction_allowed(duration):  # Telegram would make it forever
-            await message.reply(t("moderation.mute_range", min=format_duration(RESTRICTION_MIN), max=format_duration(RESTRICTION_MAX)))
-            return
+    # A duration Telegram would read as forever is refused by the core (MuteOutOfRange, answered by the error handler).
     done = await moderation.act(kind, chat, target.person, actor, reason, duration=duration, source_message_id=source, key=key)
     if done.repeated:
         return
@@ -208,7 +199,7 @@ async def _sanction(
     params = {"name": target.person.name, "reason": done.record.reason or her("moderation.no_reason")}
     if kind == "mute" and done.record.until is not None:
         params["duration"] = format_duration(done.record.until - done.record.at)
-    await tell(answer, her(f"moderation.done_{kind}", **params))
+    await confirm(answer.reply(her(f"moderation.done_{kind}", **params)), kind, answer.chat.id)
 
 
 async def _warnings_text(moderation: ModerationService, chat: ChatRef, target: Target, t: Translator) -> str:

@@ -6,12 +6,12 @@ import logging
 import re
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.domain import MemberRef
 from bot.i18n import Translator
+from bot.platforms.telegram.sender import confirm
 from bot.services.shop import FREEZE, ShopService
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
@@ -48,10 +48,7 @@ def make_router() -> Router:
         item = shop.items[result.order.item]
         key = "shop.freeze_bought" if item.kind == FREEZE else "shop.redeemed"
         text = t(key, name=item.name(t.language), cost=item.cost, balance=result.balance, order=result.order.id)
-        try:  # the points are spent: a failed confirmation must not read as "try again"
-            await message.reply(text)
-        except TelegramAPIError as exc:
-            logger.warning("could not confirm order %s in chat %s: %s", result.order.id, message.chat.id, exc)
+        await confirm(message.reply(text), f"order {result.order.id}", message.chat.id)  # the points are spent: never "try again"
 
     @router.message(Command("shop", "redeem"), IN_PRIVATE)
     async def cmd_shop_private(message: Message, t: Translator) -> None:

@@ -17,8 +17,9 @@ from bot.platforms.telegram import refs
 from bot.platforms.telegram.moderators import Moderators
 from bot.platforms.telegram.outgoing import MESSAGE_TEXT
 from bot.services.announcements import Announcer
-from bot.services.moderation import Person
 from bot.services.lengths import fit, utf16_len
+from bot.services.moderation import Person
+from bot.services.numbers import DB_INT_MAX
 from bot.services.welcome import Welcome, WelcomeService
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ ADMIN_STATUSES = frozenset({"administrator", "creator"})
 
 class CaptchaCD(CallbackData, prefix="captcha"):
     # Bounded: callback data can be forged, and a value that does not unpack is answered as stale.
-    user_id: int = Field(ge=1, le=2**63 - 1)
+    user_id: int = Field(ge=1, le=DB_INT_MAX)
     choice: int = Field(ge=0, le=5)  # at most six answers
 
 
@@ -89,9 +90,12 @@ def make_router() -> Router:
                 sent = await bot.send_message(message.chat.id, text, reply_markup=captcha_markup(joined, user.id, her))
             except TelegramAPIError as exc:
                 logger.warning("could not greet a new member in %s: %s", message.chat.id, exc)
-                await welcome.posted(joined.join, None)  # no button to press: she is not muted for a captcha
+                await welcome.posted(joined.join, None)  # no button to press: her captcha mute is lifted
                 continue
-            await welcome.posted(joined.join, str(sent.message_id))  # the captcha's mute comes after its button
+            except BaseException:
+                welcome.unsent(joined.join)  # cancelled or a bug: the expiry pass lifts her mute at her deadline
+                raise
+            await welcome.posted(joined.join, str(sent.message_id))
 
     @router.callback_query(CaptchaCD.filter())
     async def on_captcha_click(query: CallbackQuery, callback_data: CaptchaCD, welcome: WelcomeService, t: Translator) -> None:

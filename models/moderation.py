@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
 from bot.services.ports import ActionRecord, InactiveMember, JoinRecord, NewAction, ReportOutcome
@@ -121,6 +121,9 @@ class SqlModerationRepository:
 
     async def set_outcome(self, action_id: int, outcome: str) -> None:
         await self._connection.execute(update(action_t).where(action_t.c.id == action_id).values(outcome=outcome))
+
+    async def remove(self, action_id: int) -> None:
+        await self._connection.execute(delete(action_t).where(action_t.c.id == action_id))
 
     async def get(self, action_id: int) -> ActionRecord | None:
         row = (await self._connection.execute(select(*_ACTION_COLUMNS).select_from(_ACTIONS).where(action_t.c.id == action_id))).first()

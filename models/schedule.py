@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from bot.domain import ChatRef, MemberRef, Profile, UserInfo, UserRef
-from bot.services.ports import FireClaim, FireKey, PollRecord
+from bot.services.ports import RETRY, FireClaim, FireKey, PollRecord
 from models.common import MEMBER_COLUMNS, MEMBERSHIPS, as_date, chat_t, member_of, membership_t, user_t, utc
 from models.tables import Checkin, ContentUse, MemberProfile, PollVote, ScheduledPoll, ScheduleFire, SchedulePause
 
@@ -29,7 +29,6 @@ profile_t = MemberProfile.__table__
 
 GROUP_KINDS = ("group", "supergroup")
 _PRESENT = membership_t.c.left_at.is_(None)
-RETRY = "retry"  # a fire that failed for a passing reason: claimed again by the next tick within grace
 
 
 def _poll(row: Any) -> PollRecord:
@@ -144,6 +143,12 @@ class SqlScheduleRepository:
                 .values(status=bindparam("new_status"), message_id=bindparam("new_message_id"), updated_at=at),
                 [{"fire_id": fire_id, "new_status": status, "new_message_id": message_id} for fire_id, status, message_id in outcomes],
             )
+
+    async def expire_retries(self, before: datetime, at: datetime) -> int:
+        result = await self._connection.execute(
+            update(fire_t).where(fire_t.c.status == RETRY, fire_t.c.scheduled_at < before).values(status="missed", updated_at=at)
+        )
+        return result.rowcount
 
     async def paused(self) -> set[str]:
         return set((await self._connection.execute(select(pause_t.c.entry_id))).scalars())

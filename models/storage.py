@@ -32,6 +32,7 @@ from bot.domain import (
 from bot.services.errors import InsufficientBalance, StorageConflict, StorageRejected
 from bot.services.ledger import counts_as_earned
 from bot.services.ports import ChatPreferences, LedgerEntry, NewCheckin, PointsMoved
+from bot.services.updates import REMEMBER_FOR  # processed update ids are kept as long as they are remembered
 from models.common import MEMBERSHIPS, as_date, utc
 from models.engagement import SqlBadgeRepository, SqlShopRepository, SqlStandingsRepository
 from models.faq import SqlFaqRepository
@@ -863,9 +864,6 @@ class SqlActivityStore:
     # last_active_at is kept to within this: a member chatting all day costs one membership write an hour.
     PRESENCE_PRECISION = timedelta(hours=1)
 
-    # Processed update ids older than this are deleted (Telegram redelivers within 24 hours).
-    KEEP_PROCESSED = timedelta(hours=48)
-
     def __init__(self, storage: SqlStorage, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._storage = storage
         self._now = now
@@ -1025,7 +1023,7 @@ class SqlActivityStore:
         ]
         await connection.execute(processed_t.insert(), rows)
         if self._pruned_at is None or now - self._pruned_at >= timedelta(hours=1):
-            await connection.execute(delete(processed_t).where(processed_t.c.processed_at < now - self.KEEP_PROCESSED))
+            await connection.execute(delete(processed_t).where(processed_t.c.processed_at < now - REMEMBER_FOR))
             self._pruned_at = now
 
 

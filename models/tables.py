@@ -251,7 +251,9 @@ class ScheduleFire(Base):
     entry_id: Mapped[str] = mapped_column(String(64))
     chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
     scheduled_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
-    status: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, missed, quiet, manual
+    # claimed, sent, failed (for good), retry (failed for a passing reason: claimed again by a later tick,
+    # or missed once none can plan it), missed, quiet; see bot/services/scheduled_posts.py
+    status: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)

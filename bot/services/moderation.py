@@ -89,7 +89,10 @@ class Warned:
     active: int  # active warnings now, this one included
     limit: int | None  # the next ladder step's count, if any
     escalation: Done | None  # the ladder's mute or removal, when this warning reached a step
-    repeated: bool = False  # this source message was warned for already: nothing was stored or done now
+    # This source message was warned for already (a redelivery, or another process): the warning was
+    # stored, and is told, by that first handling. ``escalation`` may still be new (not repeated) when the
+    # first handling stopped before the ladder: each notice goes with the step done now.
+    repeated: bool = False
 
 
 class NothingToUndo(DomainError):
@@ -149,7 +152,9 @@ class ModerationService:
         """Store a warning; when active warnings reach a ladder step, carry the step out.
 
         ``key`` names the message this answers (the /warn, the message a filter caught): a second
-        warning for the same key stores nothing and climbs no step (``Warned.repeated``)."""
+        warning for the same key stores nothing, but still carries out the ladder's step if the first
+        attempt stopped before it (the step is keyed too, so it happens once): ``Warned.repeated``
+        for the warning, ``escalation.repeated`` for the step."""
         reason = clip_reason(reason)
         now = self._clock.now()
         async with self._uow() as uow:
@@ -165,18 +170,23 @@ class ModerationService:
                 warning = await uow.moderation.get(warning_id)
             await uow.commit()
         assert warning is not None
-        if warning_id is None:
+        repeated = warning_id is None
+        if repeated:
             logger.info("warning for %s in chat %s was stored already (key %s)", target.user.external_id, chat.external_id, key)
-            return Warned(warning, len(active), None, None, repeated=True)
-        await self._publish(warning)
-        step = self.policy.step_for(len(active))
+        else:
+            await self._publish(warning)
+        # Counted up to this warning, so a redelivery climbs the step this warning reached (none if it
+        # was withdrawn or expired meanwhile), not one a later warning reached.
+        count = len([active_warning for active_warning in active if active_warning.id <= warning.id])
+        in_force = any(active_warning.id == warning.id for active_warning in active)
+        step = self.policy.step_for(count) if in_force else None
         escalation = None
         if step is not None:
-            why = f"{len(active)} warnings"
+            why = f"{count} warnings"
             kind = {"mute": "mute", "remove": "kick", "ban": "ban"}[step.action]
             escalation = await self.act(kind, chat, target, None, why, duration=step.duration, source_message_id=source_message_id, key=key)
-        later = [step.warnings for step in self.policy.ladder if step.warnings > len(active)]
-        return Warned(warning, len(active), later[0] if later else None, escalation)
+        later = [step.warnings for step in self.policy.ladder if step.warnings > count]
+        return Warned(warning, count, later[0] if later else None, escalation, repeated=repeated)
 
     async def unwarn(self, chat: ChatRef, target: Person, actor: UserRef, *, key: str | None = None) -> Done:
         """Withdraw her newest active warning (once per ``key``: a redelivered /unwarn withdraws no second one)."""
@@ -221,7 +231,11 @@ class ModerationService:
         ``publish=False`` stores without a log-chat entry (the rest of a flood: one entry tells it).
         With a ``key`` (the message this answers) the action is claimed first, and only the first claim
         of that kind carries it out: a redelivered update gets ``Done.repeated`` and the platform is not
-        asked again. A crash between the claim and the platform's answer leaves a row saying done."""
+        asked again. If the platform call raises (the connection broke: not a refusal, which is an
+        outcome), the claim is withdrawn before the error goes on, so the redelivery carries it out.
+        The trade-off: a crash between the claim and the platform's answer (the process killed, or the
+        withdrawal itself failing) leaves a row saying done, and the redelivery does nothing; asking the
+        platform before claiming would instead let two deliveries both act."""
         control = self._controls.get(chat.platform)
         now = self._clock.now()
         until = self._mute_until(now, duration) if kind == "mute" else None
@@ -240,7 +254,11 @@ class ModerationService:
             assert repeated is not None
             logger.info("%s of %s in chat %s was done already (key %s)", kind, target.user.external_id, chat.external_id, key)
             return Done(repeated, repeated=True)
-        outcome = await self._carry_out(control, action)
+        try:
+            outcome = await self._carry_out(control, action)
+        except Exception:
+            await self._withdraw_claim(action_id, action)
+            raise
         async with self._uow() as uow:
             if outcome != DONE:
                 await uow.moderation.set_outcome(action_id, outcome)
@@ -250,6 +268,15 @@ class ModerationService:
         if publish:
             await self._publish(record)
         return Done(record)
+
+    async def _withdraw_claim(self, action_id: int, action: NewAction) -> None:
+        """Forget a claim whose platform step did not happen, so a redelivery of its update does it."""
+        try:
+            async with self._uow() as uow:
+                await uow.moderation.remove(action_id)
+                await uow.commit()
+        except Exception:  # the platform's error is the one to report; this row now says done
+            logger.exception("could not withdraw the claim of %s #%s after the platform call failed", action.kind, action_id)
 
     def _mute_until(self, now: datetime, duration: timedelta | None) -> datetime:
         """When a mute of ``duration`` ends, kept inside the window Telegram does not read as forever."""

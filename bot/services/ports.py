@@ -278,6 +278,12 @@ class FireClaim:
     status: str  # claimed (about to post), missed (past the grace period), quiet (skipped in quiet hours)
 
 
+# A fire's status after a send that failed for a passing reason: claimed again by a later tick within
+# grace, and recorded as missed once no tick can plan it any more. The others: claimed, sent, failed
+# (for good), missed, quiet.
+RETRY = "retry"
+
+
 class FireClaimLike(Protocol):
     """Anything naming a fire and the status to record it with (a FireClaim, a scheduled Post)."""
 
@@ -330,6 +336,11 @@ class ScheduleRepository(Protocol):
     async def finish(self, outcomes: Sequence[tuple[int, str, str | None]], at: datetime) -> None:
         """(fire id, status, message id) for posts that went out (sent), could not for good (failed),
         or could not for a passing reason (retry: claimed again by a later tick within grace)."""
+        ...
+
+    async def expire_retries(self, before: datetime, at: datetime) -> int:
+        """Record fires still waiting to be tried again (status retry) scheduled before ``before`` as
+        missed; returns how many."""
         ...
 
     async def paused(self) -> set[str]: ...
@@ -618,6 +629,10 @@ class ModerationRepository(Protocol):
     async def by_source(self, chat: ChatRef, source_key: str, kind: str) -> ActionRecord | None: ...
 
     async def set_outcome(self, action_id: int, outcome: Outcome) -> None: ...
+
+    async def remove(self, action_id: int) -> None:
+        """Delete a claimed action whose platform step never happened (so a redelivery can claim it)."""
+        ...
 
     async def get(self, action_id: int) -> ActionRecord | None: ...
 

@@ -8,8 +8,10 @@ the bot was down goes out if it is at most ``grace`` late, and is otherwise reco
 
 Nothing is claimed for a platform that cannot post yet (no notifier: the bot has not connected). A post
 that failed for a passing reason (no notifier, the network, a server error, a rate limit) is recorded
-as ``retry`` and claimed again by the next tick while it is within grace; ``failed`` is final, for
-refusals (the bot was removed, Telegram rejected the message).
+as ``retry`` and claimed again by the next tick while it is within grace (once past grace, that tick
+records it as missed); ``failed`` is final, for refusals (the bot was removed, Telegram rejected the
+message). A ``retry`` no tick plans any more (its entry or group is gone, or it was a /postnow) is
+recorded as missed once it is older than ``LOOKBACK``.
 
 Ticks overlap: a tick plans and claims under a lock, then sends outside it, so a fan-out to many
 groups that outlasts its minute does not hold up the next minute's posts (the claims keep each post
@@ -40,6 +42,7 @@ from bot.services.ports import (
     FireClaim,
     FireClaimLike,
     FireKey,
+    RETRY,
     PollRecord,
     PollRequest,
     UnitOfWork,
@@ -56,7 +59,7 @@ logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=26)
 PREVIEW_LIMIT = 500
 CLAIM_BATCH = 200  # posts claimed per transaction while earlier ones are already being sent
-RETRY = "retry"  # failed for a passing reason: the next tick claims it again while within grace
+EXPIRE_EVERY = timedelta(hours=1)  # how often fires left waiting to be tried again are looked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,7 @@ class ScheduledPosts:
         self._idle = asyncio.Condition()
         self._not_in = not_in
         self._closed = False
+        self._expired_at: datetime | None = None  # when retries out of reach were last recorded as missed
 
     @property
     def schedule(self) -> Schedule:
@@ -172,6 +176,7 @@ class ScheduledPosts:
                 report.failed += failed
             # The record of skipped ones can wait until the posts are out.
             await self._claim(skipped, now)
+            report.missed += await self._expire_retries(now)
             async with self._polls_lock:
                 report.polls_closed = await self.close_due_polls()
         except BaseException:
@@ -183,6 +188,21 @@ class ScheduledPosts:
                 self._idle.notify_all()
         self._forget_before(now - LOOKBACK)
         return report
+
+    async def _expire_retries(self, now: datetime) -> int:
+        """Record as missed the fires waiting to be tried again that no tick will plan any more: older
+        than ``LOOKBACK`` (a tick looks no further back). Within it, a tick whose entry and group still
+        exist records a retry past grace as missed itself; one whose entry or group is gone (or a
+        /postnow) waits here. Not by grace alone: quiet hours may defer a post's release by up to a day."""
+        if self._expired_at is not None and now - self._expired_at < EXPIRE_EVERY:
+            return 0
+        async with self._uow_factory() as uow:
+            expired = await uow.schedule.expire_retries(before=now - LOOKBACK, at=now)
+            await uow.commit()
+        self._expired_at = now
+        if expired:
+            logger.warning("%d scheduled post(s) left to be tried again were never planned again; recorded as missed", expired)
+        return expired
 
     def _ready(self, groups: Sequence[ChatRef]) -> list[ChatRef]:
         """Groups on platforms that can post now; the others' posts stay unclaimed until they can."""

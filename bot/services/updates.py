@@ -9,17 +9,34 @@ ids of its own. An id handled more than ``REMEMBER_FOR`` ago is therefore a new 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.services.ports import ActivityStore
 
-# Telegram keeps undelivered updates for 24 hours; remember a little longer.
+# Telegram keeps an undelivered update for 24 hours.
+KEPT_BY_TELEGRAM = timedelta(hours=24)
+# Remember handled ids a little longer than Telegram may redeliver them (the processed-update rows too).
 REMEMBER_FOR = timedelta(hours=48)
-# An update that failed this many times for a reason other than an unavailable database is given up
-# on: asking for it again would only block the updates behind it (see handlers/errors.py).
+# An update that failed this many times for a reason other than an outage is given up on: asking for
+# it again would only block the updates behind it (see bot/middlewares/dedupe.py).
 MAX_ATTEMPTS = 3
+# An update failing because of an outage is tried again until this long after its first failure; by
+# then Telegram has dropped it anyway, so it is given up on too.
+OUTAGE_LIMIT = KEPT_BY_TELEGRAM
 
 Key = tuple[str, str, int]  # (platform, bot id, update id)
+
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    attempts: int  # failures that counted (outages do not)
+    first_at: datetime  # the first failure, outage or not
+    last_at: datetime  # this one
+
+    @property
+    def failing_for(self) -> timedelta:
+        return self.last_at - self.first_at
 
 
 def _utc_now() -> datetime:
@@ -32,7 +49,7 @@ class SeenUpdates:
         self._seen: dict[Key, datetime] = {}
         self._capacity = capacity
         self._now = now
-        self._failures: dict[Key, int] = {}
+        self._failures: dict[Key, Failures] = {}
 
     async def load(self, store: ActivityStore, now: datetime) -> None:
         for platform, bot, update_id, at in sorted(await store.recent_updates(since=now - REMEMBER_FOR), key=lambda r: r[3]):
@@ -51,22 +68,24 @@ class SeenUpdates:
         self._remember(key, self._now())
         return True
 
-    def forget(self, platform: str, update_id: int, bot: str | None = None) -> None:
-        """Let a failed update be tried again when it is redelivered (``bot=None``: whichever bot)."""
-        if bot is not None:
-            self._seen.pop((platform, bot, update_id), None)
-            return
-        for key in [key for key in self._seen if key[0] == platform and key[2] == update_id]:
-            del self._seen[key]
+    def forget(self, platform: str, update_id: int, bot: str = "") -> None:
+        """Let a failed update be tried again when it is redelivered."""
+        self._seen.pop((platform, bot, update_id), None)
 
-    def failed(self, platform: str, update_id: int, bot: str = "", *, counts: bool = True) -> int:
-        """Note one more failed attempt at the update; returns the attempts that counted so far."""
+    def failed(self, platform: str, update_id: int, bot: str = "", *, counts: bool = True) -> Failures:
+        """Note one more failed attempt at the update; returns its failures so far."""
         key = (platform, bot, update_id)
-        attempts = self._failures.get(key, 0) + (1 if counts else 0)
-        self._failures[key] = attempts
+        before = self._failures.get(key)
+        now = self._now()
+        failures = Failures(
+            attempts=(before.attempts if before else 0) + (1 if counts else 0),
+            first_at=before.first_at if before else now,
+            last_at=now,
+        )
+        self._failures[key] = failures
         if len(self._failures) > 10_000:  # ids that failed and never came back
             del self._failures[next(iter(self._failures))]
-        return attempts
+        return failures
 
     def settled(self, platform: str, update_id: int, bot: str = "") -> None:
         """The update went through (or was given up on): its failures no longer matter."""

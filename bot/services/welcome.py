@@ -4,6 +4,10 @@ A join is stored before anything is sent, so a restart does not forget a pending
 expiry pass (every few seconds) finds it by its deadline. A member who does not answer in time is
 muted (the default, so a slow parent is not lost: moderators let her in from the log) or removed,
 and the join message and the greeting are deleted.
+
+The captcha's mute comes at the join itself (restricting is not paced like messages, so a raid's
+accounts are muted at once), and is rolled back whenever the greeting with the button that lets her
+out cannot be sent: she is never left muted without a way out.
 """
 
 from __future__ import annotations
@@ -79,11 +83,13 @@ class WelcomeService:
         self._rng = rng or random.Random()
         self._expiring = asyncio.Lock()  # one expiry pass at a time; close() waits for it
         self._closed = False
+        self._greeting: set[tuple[ChatRef, UserRef]] = set()  # muted, greeting not sent yet (this process)
 
     async def joined(
         self, chat: ChatRef, person: Person, join_message_id: str | None, at: datetime, *, trusted: bool = False
     ) -> Welcome:
-        """Record the join and apply the limits; the caller posts the greeting and calls ``posted``.
+        """Record the join and apply the limits (a captcha's mute at once); the caller posts the greeting
+        and calls ``posted`` with its message id, or None when it could not be sent (the mute is rolled back).
 
         ``trusted``: a moderator added her, or she is on the allow-list: no captcha and no first-day limits."""
         policy = self.policy
@@ -111,45 +117,73 @@ class WelcomeService:
         self._guard.joined(chat, person.user, at)
         if not captcha:  # the first day's limits end by themselves: nothing to wait for
             await self._newcomer_limits(join)
-        # A captcha's mute waits for the greeting: she is never muted without the button that lets her out.
+            return Welcome(join, None)
+        self._greeting.add((chat, person.user))  # the expiry pass waits for her greeting (see expire)
+        await self._mute_for_captcha(join)
         return Welcome(join, captcha, question, order)
 
-    async def posted(self, join: JoinRecord, welcome_message_id: str | None) -> None:
-        """The greeting went out (``welcome_message_id``) or could not (None): now restrict, or don't.
+    async def _mute_for_captcha(self, join: JoinRecord) -> None:
+        """Mute her until she answers; if she was settled meanwhile (a quick answer, released before
+        this mute landed), give her what the settlement gave her, so no mute outlives her captcha."""
+        restricted = await self._controls.get(join.chat.platform).restrict(join.chat, join.user, None)
+        if restricted != DONE:
+            logger.warning("could not mute a new member for the captcha in %s: %s", join.chat.external_id, restricted)
+            return
+        async with self._uow(read_only=True) as uow:
+            current = await uow.moderation.join(join.chat, join.user)
+        if current is not None and current.status in ("passed", "none"):
+            await self._let_in(current)
 
-        A captcha mutes her only once the greeting with its button is in the group; without a greeting
-        she gets the first day's limits instead, and the expiry pass leaves her alone."""
-        if welcome_message_id is None:
-            if join.status != "verifying":
+    async def posted(self, join: JoinRecord, welcome_message_id: str | None) -> None:
+        """The greeting went out (``welcome_message_id``) or could not (None).
+
+        Sent: her time to answer counts from now, the time the greeting tells her. Not sent: no button
+        to press, so the captcha is settled as "none" and her mute reduced to the first day's limits."""
+        try:
+            if welcome_message_id is None:
+                await self._no_greeting(join)
                 return
             async with self._uow() as uow:
-                settled = await uow.moderation.settle_join(join.chat, join.user, "none")
+                # Hold her row (settling verifying -> verifying) so a quick answer cannot be overwritten.
+                verifying = await uow.moderation.settle_join(join.chat, join.user, "verifying")
+                current = await uow.moderation.join(join.chat, join.user) or join
+                deadline = self._clock.now() + self.policy.timeout if verifying else current.deadline
+                await uow.moderation.save_join(replace(current, welcome_message_id=welcome_message_id, deadline=deadline))
                 await uow.commit()
-            logger.warning("no greeting for a new member in %s: no captcha, first-day limits only", join.chat.external_id)
-            if settled:
-                await self._newcomer_limits(join)
+        finally:
+            self._greeting.discard((join.chat, join.user))
+
+    def unsent(self, join: JoinRecord) -> None:
+        """Her greeting will not be sent (the handler was cancelled or failed): the expiry pass lets her out."""
+        self._greeting.discard((join.chat, join.user))
+
+    async def _no_greeting(self, join: JoinRecord) -> None:
+        if join.status != "verifying":
             return
         async with self._uow() as uow:
-            # As stored now: a quick tap on the button may have settled the captcha already.
-            current = await uow.moderation.join(join.chat, join.user) or join
-            await uow.moderation.save_join(replace(current, welcome_message_id=welcome_message_id))
+            settled = await uow.moderation.settle_join(join.chat, join.user, "none")
             await uow.commit()
-        if current.status == "verifying":
-            restricted = await self._controls.get(join.chat.platform).restrict(join.chat, join.user, None)
-            if restricted != DONE:
-                logger.warning("could not mute a new member for the captcha in %s: %s", join.chat.external_id, restricted)
+        if settled:
+            logger.warning("no greeting for a new member in %s: no captcha, first-day limits only", join.chat.external_id)
+            await self._let_in(join)
 
-    async def _newcomer_limits(self, join: JoinRecord) -> None:
-        """Text only until her first ``newcomer`` hours are over, counted from the join; nothing when
-        (almost) over already, as a late-delivered join can be: an end in the past means forever."""
+    async def _let_in(self, join: JoinRecord) -> None:
+        """The captcha is behind her: the first day's limits if any of her first day is left, else no limits."""
+        if not await self._newcomer_limits(join):
+            await self._controls.get(join.chat.platform).release(join.chat, join.user)
+
+    async def _newcomer_limits(self, join: JoinRecord) -> bool:
+        """Text only until her first ``newcomer`` hours are over, counted from the join; nothing (False)
+        when (almost) over already, as a late-delivered join can be: an end in the past means forever."""
         if self.policy.newcomer <= timedelta(0):
-            return
+            return False
         until = restriction_until(self._clock.now(), join.joined_at + self.policy.newcomer)
         if until is None:
-            return
+            return False
         restricted = await self._controls.get(join.chat.platform).restrict(join.chat, join.user, until, text_only=True)
         if restricted != DONE:
             logger.warning("could not limit a new member in %s: %s", join.chat.external_id, restricted)
+        return True
 
     async def answer(self, chat: ChatRef, user: UserRef, owner: UserRef, choice: int) -> Answer:
         """``user`` pressed button ``choice`` of ``owner``'s captcha."""
@@ -172,12 +206,7 @@ class WelcomeService:
             return Answer("wrong", WRONG_ANSWERS_ALLOWED + 1 - attempts)
         if not passed:
             return Answer("settled")
-        control = self._controls.get(chat.platform)
-        newcomer_until = restriction_until(self._clock.now(), join.joined_at + self.policy.newcomer)
-        if self.policy.newcomer > timedelta(0) and newcomer_until is not None:
-            await control.restrict(chat, user, newcomer_until, text_only=True)
-        else:
-            await control.release(chat, user)
+        await self._let_in(join)
         return Answer("passed")
 
     async def expire(self) -> list[JoinRecord]:
@@ -189,6 +218,8 @@ class WelcomeService:
                 due = await uow.moderation.due_captchas(self._clock.now())
             settled = []
             for join in due:
+                if join.welcome_message_id is None and (join.chat, join.user) in self._greeting:
+                    continue  # her greeting is still waiting its turn here; its time starts when it is sent
                 if await self._fail(join):
                     settled.append(join)
             return settled
@@ -206,15 +237,19 @@ class WelcomeService:
         self._guard.load_joins((join.chat, join.user, join.joined_at) for join in joins if join.status not in ("failed", "trusted"))
 
     async def _fail(self, join: JoinRecord) -> bool:
+        if join.welcome_message_id is None:  # no greeting went out (a crash in between): no way out, so let her in
+            async with self._uow() as uow:
+                settled = await uow.moderation.settle_join(join.chat, join.user, "none")
+                await uow.commit()
+            if settled:
+                await self._let_in(join)
+            return settled
         async with self._uow() as uow:
             failed = await uow.moderation.settle_join(join.chat, join.user, "failed")
             await uow.commit()
         if not failed:
             return False  # answered, or another instance got there first
         control = self._controls.get(join.chat.platform)
-        if join.welcome_message_id is None:  # no greeting went out (a crash in between): she was never muted
-            await self._newcomer_limits(join)
-            return True
         for message_id in (join.join_message_id, join.welcome_message_id):
             if message_id is not None:
                 await control.delete(join.chat, message_id)

@@ -170,7 +170,6 @@ _REPLACED_BY = {
     "reply_to_message_id": "reply_parameters", "allow_sending_without_reply": "reply_parameters",
     "correct_option_id": "correct_option_ids", "disable_web_page_preview": "link_preview_options",
 }
-_MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit in the Bot API (the server parses them as int32)
 _DELETE_WINDOW = 48 * 3600  # deleteMessage: "a message can only be deleted if it was sent less than 48 hours ago"
 _CALLBACK_TEXT_MAX = 200  # answerCallbackQuery text: 0-200 characters
 _POLL_PERIOD_MIN, _POLL_PERIOD_MAX = 5, 2_628_000  # open_period / close_date distance, seconds

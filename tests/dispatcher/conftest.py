@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.config import (
     CommunitySettings, DatabaseSettings, FiltersSettings, FloodFilterSettings, ModerationSettings, PointsSettings, Settings,
+    TelegramSettings,
 )  # fmt: skip
 from bot.testing.clock import ManualClock
 from bot.testing.fake_bot_api import FakeTelegram
@@ -17,6 +19,8 @@ ALICE = 101
 BOB = 102
 # 10:00 in Shanghai on 2026-11-23.
 MORNING = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+# Updates given up on are saved as files: outside the working tree (a test wanting them sets its own).
+REJECTED_DIR = tempfile.mkdtemp(prefix="cradle-tests-rejected-")
 
 
 def settings_for(database_url: str, **community: object) -> Settings:
@@ -26,6 +30,7 @@ def settings_for(database_url: str, **community: object) -> Settings:
         points=PointsSettings(checkin=10, streak_bonus={3: 2, 7: 5}),
         # Tests send bursts of messages at one instant of a manual clock: a flood, but not what they test.
         moderation=ModerationSettings(filters=FiltersSettings(flood=FloodFilterSettings(enabled=False))),
+        telegram=TelegramSettings(rejected_dir=REJECTED_DIR),
     )
 
 

@@ -4,6 +4,11 @@ is logged, never turned into an error reply or a redelivery."""
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import SendMessage
 
 from sqlalchemy import select
 
@@ -30,3 +35,25 @@ async def test_a_checkin_whose_confirmation_is_refused_is_kept_without_an_apolog
     async with bot.app.storage.engine.connect() as connection:
         assert len((await connection.execute(select(Checkin.id))).all()) == 2
     assert "check-in in chat -1001 is stored, but its confirmation could not be sent" in caplog.text
+
+
+class RefuseReplies(BaseRequestMiddleware):
+    """Telegram refuses every message from now on (400: the bot may no longer write in the group)."""
+
+    async def __call__(self, make_request: Any, bot: Any, method: Any) -> Any:
+        if isinstance(method, SendMessage):
+            raise TelegramBadRequest(method, "Bad Request: not enough rights to send text messages to the chat")
+        return await make_request(bot, method)
+
+
+async def test_a_checkin_whose_confirmation_is_refused_outright_is_kept_and_not_redelivered(database_url, clock, start_bot, caplog):
+    fake = FakeTelegram(clock=lambda: clock.now().timestamp())
+    fake.add_chat(GROUP, "宝妈交流群")
+    fake.add_user(ALICE, "Alice", language_code="zh-hans")
+    bot = await start_bot(settings_for(database_url), fake)
+    bot.bot.session.middleware(RefuseReplies())
+    with caplog.at_level(logging.WARNING):
+        await bot.say(GROUP, ALICE, "/checkin")  # does not raise: the check-in happened, so the update is handled
+    async with bot.app.storage.engine.connect() as connection:
+        assert len((await connection.execute(select(Checkin.id))).all()) == 1
+    assert "check-in in chat -1001 is stored, but its confirmation could not be sent: TelegramBadRequest" in caplog.text

@@ -27,6 +27,7 @@ from bot.testing.images import plain_photo, qr_photo
 from models.tables import MemberJoin, ModerationAction
 from tests.dispatcher.conftest import ALICE, BOB, GROUP, OTHER_GROUP, settings_for
 from tests.dispatcher.test_moderation import ADMIN_CHAT, LOG_CHAT, MOD, MUTED, OPERATOR, actions, calls
+from tests.dispatcher.test_moderation_redelivery import fail_once
 
 CAROL = 103  # joins during the tests
 TEXT_ONLY = {**MUTED, "can_send_messages": True}
@@ -142,6 +143,30 @@ async def test_banned_words_match_regardless_of_width_and_case(guard_bot):
     kept = await say(bot, GROUP, BOB, "what an idea")
     assert bot.fake.get_message(GROUP, first) is None and bot.fake.get_message(GROUP, second) is None
     assert bot.fake.get_message(GROUP, kept) is not None
+
+
+async def test_an_ad_whose_warning_was_cut_off_after_the_delete_is_warned_when_redelivered(guard_bot, monkeypatch):
+    bot = await guard_bot()
+    fail_once(monkeypatch, bot.app.moderation, "warn")  # the delete is stored, then the connection is cut
+    update = bot.fake.user_message(GROUP, ALICE, "代购日韩奶粉，需要的加V：mama8888 私聊")
+    with pytest.raises(ConnectionError):
+        await bot.feed(update)
+    await bot.feed(update)  # Telegram delivers it again
+    assert len(calls(bot, "deleteMessage")) == 1
+    assert [kind for kind, *_ in await actions(bot)] == ["delete", "warn"]
+    assert bot.replies(GROUP) == ["⚠️ Alice，你的消息已被移除：广告。这是第 1 次警告（共 3 次），请遵守群规（/rules）。"]
+
+
+async def test_an_ad_whose_mute_was_cut_off_after_the_delete_is_muted_when_redelivered(guard_bot, monkeypatch):
+    bot = await guard_bot(filters=FiltersSettings(ads=AdFilterSettings(action="delete_mute", mute="2h")))
+    fail_once(monkeypatch, bot.app.controls.get(PLATFORM), "restrict")
+    update = bot.fake.user_message(GROUP, BOB, "兼职刷单日赚300，加V：earn9999")
+    with pytest.raises(ConnectionError):
+        await bot.feed(update)
+    await bot.feed(update)
+    assert len(calls(bot, "deleteMessage")) == 1 and len(calls(bot, "restrictChatMember")) == 1
+    assert [kind for kind, *_ in await actions(bot)] == ["delete", "mute"]
+    assert bot.replies(GROUP) == ["🔇 Bob, I removed your messages (advertising) and muted you for 2h."]
 
 
 # ---------------------------------------------------------------- flood and cross-posts

@@ -11,10 +11,12 @@ from aiogram.types import ChatPermissions
 from sqlalchemy import func, select
 
 from bot.config import WelcomeSettings
+from bot.domain import ChatRef, UserRef
+from bot.services.moderation import Person
 from bot.testing.harness import BotHarness
 from models.tables import LedgerEntry, MemberJoin, ModerationAction
 from tests.dispatcher.conftest import ALICE, BOB, GROUP
-from tests.dispatcher.test_guard import CAROL, guard_bot, join  # noqa: F401 - fixtures
+from tests.dispatcher.test_guard import CAROL, TEXT_ONLY, guard_bot, join  # noqa: F401 - fixtures
 from tests.dispatcher.test_moderation import ADMIN_CHAT, LOG_CHAT, MOD, MUTED, calls, mod_bot, post  # noqa: F401
 
 EVERY_PERMISSION = set(ChatPermissions.model_fields)
@@ -154,11 +156,13 @@ async def test_long_rules_still_greet_her_with_the_button(guard_bot):
     assert bot.fake.member(GROUP, CAROL)["status"] == "restricted"
 
 
-async def test_a_greeting_telegram_refuses_leaves_her_unmuted_and_the_captcha_never_expires_on_her(guard_bot, clock):
+async def test_a_greeting_telegram_refuses_lifts_her_mute_and_the_captcha_never_expires_on_her(guard_bot, clock):
     bot = await guard_bot(welcome=WelcomeSettings())
     fail_sends_to(bot, GROUP)
     await join(bot)
-    assert all(call["permissions"] != MUTED for call in calls(bot, "restrictChatMember"))
+    # Muted at the join; the greeting with her button failed, so the mute became the first day's limits.
+    assert [call["permissions"] for call in calls(bot, "restrictChatMember")] == [MUTED, TEXT_ONLY]
+    assert bot.fake.restriction_end(GROUP, CAROL) == int((clock.now() + timedelta(hours=24)).timestamp())
     assert bot.fake.member(GROUP, CAROL)["can_send_messages"] is True
     clock.advance(timedelta(minutes=10))
     assert await bot.app.welcome.expire() == []
@@ -167,11 +171,93 @@ async def test_a_greeting_telegram_refuses_leaves_her_unmuted_and_the_captcha_ne
         assert (await connection.execute(select(MemberJoin.status))).scalar_one() == "none"
 
 
-async def test_the_captcha_mute_comes_only_after_the_greeting_with_its_button(guard_bot):
-    bot = await guard_bot(welcome=WelcomeSettings())
+async def test_a_greeting_telegram_refuses_releases_her_when_there_are_no_first_day_limits(guard_bot):
+    bot = await guard_bot(welcome=WelcomeSettings(), newcomer_hours=0)
+    fail_sends_to(bot, GROUP)
     await join(bot)
+    muted, released = calls(bot, "restrictChatMember")
+    assert muted["permissions"] == MUTED and all(released["permissions"].values())
+    assert bot.fake.member(GROUP, CAROL)["status"] == "member"
+
+
+def on_call(bot: BotHarness, method: str, before: Any) -> None:
+    """Run ``before(params)`` when the bot calls ``method``, before the fake answers it."""
+    call = bot.fake.call
+
+    async def hooked(name: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if name == method:
+            await before(params)
+        return await call(name, params)
+
+    bot.fake.call = hooked  # type: ignore[method-assign]
+
+
+async def test_the_captcha_mute_is_in_place_before_her_greeting_goes_out(guard_bot):
+    """Restricting is not paced like messages: in a raid, every account is muted at once."""
+    bot = await guard_bot(welcome=WelcomeSettings())
+    while_greeting: list[Any] = []
+
+    async def greeting(params: dict[str, Any]) -> None:
+        if params.get("chat_id") == GROUP:
+            while_greeting.append(bot.fake.member(GROUP, CAROL).get("can_send_messages"))
+
+    on_call(bot, "sendMessage", greeting)
+    await join(bot)
+    assert while_greeting == [False]
     methods = [call.method for call in bot.fake.requests if call.method in ("sendMessage", "restrictChatMember")]
-    assert methods == ["sendMessage", "restrictChatMember"]
+    assert methods == ["restrictChatMember", "sendMessage"]
+    assert bot.fake.member(GROUP, CAROL)["can_send_messages"] is False
+
+
+async def test_her_time_to_answer_starts_when_a_waiting_greeting_is_sent(guard_bot, clock):
+    bot = await guard_bot(welcome=WelcomeSettings(timeout="5m"))
+    during_wait: list[Any] = []
+
+    async def paced(params: dict[str, Any]) -> None:  # the greeting waits its turn past her deadline
+        if params.get("chat_id") == GROUP:
+            clock.advance(timedelta(minutes=10))
+            during_wait.append(await bot.app.welcome.expire())
+
+    on_call(bot, "sendMessage", paced)
+    await join(bot)
+    assert during_wait == [[]]
+    assert bot.fake.member(GROUP, CAROL)["can_send_messages"] is False
+    clock.advance(timedelta(minutes=4))
+    assert await bot.app.welcome.expire() == []
+    clock.advance(timedelta(minutes=2))
+    [expired] = await bot.app.welcome.expire()
+    assert expired.user.external_id == str(CAROL)
+
+
+async def test_a_greeting_never_sent_has_her_mute_lifted_at_her_deadline(guard_bot, clock):
+    """The process stopped between her mute and her greeting: the expiry pass lets her out."""
+    bot = await guard_bot(welcome=WelcomeSettings(timeout="5m"))
+    welcome = bot.app.welcome
+    joined = await welcome.joined(ChatRef("telegram", str(GROUP)), Person(UserRef("telegram", str(CAROL)), "Carol"), None, clock.now())
+    welcome.unsent(joined.join)
+    assert bot.fake.member(GROUP, CAROL)["can_send_messages"] is False
+    clock.advance(timedelta(minutes=6))
+    assert len(await welcome.expire()) == 1
+    assert calls(bot, "restrictChatMember")[-1]["permissions"] == TEXT_ONLY
+    assert bot.fake.member(GROUP, CAROL)["can_send_messages"] is True
+    async with bot.app.storage.engine.connect() as connection:
+        assert (await connection.execute(select(MemberJoin.status))).scalar_one() == "none"
+
+
+async def test_an_answer_released_before_her_captcha_mute_landed_does_not_leave_her_muted(guard_bot):
+    bot = await guard_bot(welcome=WelcomeSettings())
+    carol = UserRef("telegram", str(CAROL))
+    answered: list[str] = []
+
+    async def answer_first(params: dict[str, Any]) -> None:  # her answer is handled while the mute is on its way
+        if params.get("permissions") == MUTED and not answered:
+            answered.append((await bot.app.welcome.answer(ChatRef("telegram", str(GROUP)), carol, carol, 0)).result)
+
+    on_call(bot, "restrictChatMember", answer_first)
+    await join(bot)
+    assert answered == ["passed"]
+    assert calls(bot, "restrictChatMember")[-1]["permissions"] == TEXT_ONLY
+    assert bot.fake.member(GROUP, CAROL)["can_send_messages"] is True
 
 
 async def test_an_award_with_a_6000_character_note_is_made_once_and_confirmed(mod_bot):

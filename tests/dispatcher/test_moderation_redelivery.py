@@ -101,3 +101,45 @@ async def test_an_unwarn_delivered_twice_withdraws_one_warning(two_bots):
     await first.feed(first.fake.user_message(GROUP, MOD, "/warns @bob_dad"))
     assert first.replies(GROUP)[-1].startswith("Bob has 1 active warning(s):")
     assert [kind for kind, *_ in await actions(first)] == ["warn", "warn", "unwarn"]
+
+
+def fail_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+    """``owner.name`` raises ConnectionError on its next call (a connection cut), then works again."""
+    real = getattr(owner, name)
+
+    async def cut(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(owner, name, real)
+        raise ConnectionError("connection cut")
+
+    monkeypatch.setattr(owner, name, cut)
+
+
+async def test_a_third_warning_cut_off_before_the_ladder_still_mutes_when_redelivered(two_bots, monkeypatch):
+    first, _ = await two_bots()
+    for number in range(1, 3):
+        await first.feed(first.fake.user_message(GROUP, MOD, f"/warn @alice_mama spam {number}"))
+    fail_once(monkeypatch, first.app.moderation, "act")  # the warning is committed, then the ladder's mute fails
+    update = first.fake.user_message(GROUP, MOD, "/warn @alice_mama spam 3")
+    with pytest.raises(ConnectionError):
+        await first.feed(update)
+    assert calls(first, "restrictChatMember") == []
+    await first.feed(update)  # Telegram delivers it again
+    assert len(calls(first, "restrictChatMember")) == 1
+    assert [kind for kind, *_ in await actions(first)] == ["warn", "warn", "warn", "mute"]
+    # Each notice goes with its step: the mute is told now; the third warning's line was the cut-off
+    # attempt's to send (a redelivery cannot tell a cut from another process still at work).
+    assert notices(first, "禁言") == ["🔇 Alice 已有 3 次有效警告，禁言 1d。"]
+    assert len(notices(first, "这是一次警告")) == 2
+
+
+async def test_a_mute_the_platform_call_failed_for_is_carried_out_when_redelivered(two_bots, monkeypatch):
+    first, _ = await two_bots()
+    fail_once(monkeypatch, first.app.controls.get("telegram"), "restrict")
+    update = first.fake.user_message(GROUP, MOD, "/mute @bob_dad 2h calm down")
+    with pytest.raises(ConnectionError):
+        await first.feed(update)
+    assert await actions(first) == []  # the claim was withdrawn: nothing says it was done
+    await first.feed(update)
+    assert len(calls(first, "restrictChatMember")) == 1
+    assert [(kind, outcome) for kind, _, _, outcome in await actions(first)] == [("mute", "done")]
+    assert len([text for text in first.replies(GROUP) if "Bob" in text and "muted" in text.lower()]) == 1

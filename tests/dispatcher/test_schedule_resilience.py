@@ -141,3 +141,26 @@ async def test_a_fan_out_that_outlasts_its_minute_does_not_hold_up_the_next(worl
     assert sorted(m["text"] for m in world.posts(GROUP)) == ["📢 早安，next", "📢 早安，slow"]
     await at(world, bot, AT_1030_SHANGHAI + timedelta(minutes=2))
     assert len(world.posts(GROUP)) == 2
+
+
+async def test_a_retry_no_tick_plans_any_more_is_recorded_as_missed(world):  # noqa: F811
+    world.write(tip(extra='tags = ["pregnancy"]'))
+    bot = await world.bot()
+    await groups_known(bot)
+
+    async def network_down(make_request, client, method):
+        if method.__api_method__ == "sendMessage" and getattr(method, "chat_id", None) == GROUP:
+            raise TelegramServerError(method=method, message="Service Unavailable")
+        return await make_request(client, method)
+
+    bot.bot.session.middleware(network_down)
+    await at(world, bot, AT_1030_SHANGHAI)
+    assert await status_of(bot, "tip", AT_1030_SHANGHAI) == "retry"
+    await world.stop(bot)
+    world.write(tip("evening", when='daily = "20:00"'))  # the entry is gone from the schedule
+    again = await world.bot()
+    await at(world, again, AT_1030_SHANGHAI + timedelta(hours=1))
+    assert await status_of(again, "tip", AT_1030_SHANGHAI) == "retry"  # still within a tick's lookback
+    await at(world, again, AT_1030_SHANGHAI + timedelta(hours=27))  # no tick will ever plan it again
+    assert await status_of(again, "tip", AT_1030_SHANGHAI) == "missed"
+    assert world.posts(GROUP) == []

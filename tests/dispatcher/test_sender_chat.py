@@ -101,3 +101,16 @@ async def test_a_linked_channels_automatic_forward_earns_and_counts_for_nobody(h
         accounts = (await connection.execute(select(UserAccount.external_id))).scalars().all()
     assert "777000" not in accounts
     assert harness.replies(GROUP) == []
+
+
+async def test_a_linked_channels_automatic_forward_of_an_ad_is_not_filtered(mod_bot):  # noqa: F811
+    # The channel's own post: no member wrote it, so no filter deletes, warns or mutes anyone for it.
+    bot = await mod_bot()
+    before = len(bot.replies(GROUP))
+    bot.fake.add_user(777000, "Telegram", language_code=None)
+    update = bot.fake.user_message(GROUP, 777000, "代购日韩奶粉，需要的加V：mama8888 私聊")
+    update["message"]["sender_chat"] = CHANNEL
+    update["message"]["is_automatic_forward"] = True
+    await bot.feed(update)
+    assert bot.fake.get_message(GROUP, update["message"]["message_id"]) is not None
+    assert await actions(bot) == [] and bot.replies(GROUP)[before:] == []

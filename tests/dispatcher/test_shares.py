@@ -71,6 +71,6 @@ async def test_duplicates_are_judged_per_group(harness):
 async def test_a_redelivered_share_pays_once(harness):
     update = harness.fake.user_message(GROUP, ALICE, photo=True, caption="first tooth!")
     await harness.feed(update)
-    harness.app.seen.forget("telegram", update["update_id"])
+    harness.app.seen.forget("telegram", update["update_id"], str(harness.bot.id))
     await harness.feed(update)
     assert len(await share_points(harness)) == 1

@@ -86,7 +86,7 @@ async def test_a_redelivered_thanks_pays_once(harness):
     tip = await tip_from(harness, ALICE)
     update = harness.fake.user_message(GROUP, BOB, "谢谢", reply_to=tip)
     await harness.feed(update)
-    harness.app.seen.forget("telegram", update["update_id"])  # as after a crash before the id was stored
+    harness.app.seen.forget("telegram", update["update_id"], str(harness.bot.id))  # as after a crash before the id was stored
     await harness.feed(update)
     assert await balances(harness) == {str(ALICE): 2}
 

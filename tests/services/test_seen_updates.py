@@ -93,14 +93,14 @@ def test_a_forgotten_id_can_be_handled_again() -> None:
     assert seen.add("telegram", 1, BOT) is False
 
 
-def test_forget_without_a_bot_forgets_the_id_for_every_bot() -> None:
+def test_forget_forgets_the_id_only_for_its_bot() -> None:
     seen = SeenUpdates()
     seen.add("telegram", 1, "7001")
     seen.add("telegram", 1, "8002")
 
-    seen.forget("telegram", 1)
+    seen.forget("telegram", 1, "7001")
 
-    assert ("telegram", "7001", 1) not in seen and ("telegram", "8002", 1) not in seen
+    assert ("telegram", "7001", 1) not in seen and ("telegram", "8002", 1) in seen
 
 
 def test_forgetting_an_unknown_id_is_harmless() -> None:
@@ -127,11 +127,24 @@ def test_an_id_handled_again_after_forget_is_kept_as_long_as_ids_added_after_it(
 def test_failures_count_only_when_they_count_and_reset_when_settled() -> None:
     seen = SeenUpdates()
 
-    assert seen.failed("telegram", 1, BOT) == 1
-    assert seen.failed("telegram", 1, BOT, counts=False) == 1  # an outage: not the update's fault
-    assert seen.failed("telegram", 1, BOT) == 2
+    assert seen.failed("telegram", 1, BOT).attempts == 1
+    assert seen.failed("telegram", 1, BOT, counts=False).attempts == 1  # an outage: not the update's fault
+    assert seen.failed("telegram", 1, BOT).attempts == 2
     seen.settled("telegram", 1, BOT)
-    assert seen.failed("telegram", 1, BOT) == 1
+    assert seen.failed("telegram", 1, BOT).attempts == 1
+
+
+def test_failures_know_how_long_the_update_has_been_failing_outages_included() -> None:
+    clock = ManualClock(NOW)
+    seen = SeenUpdates(now=clock.now)
+
+    assert seen.failed("telegram", 1, BOT, counts=False).failing_for == timedelta(0)
+    clock.advance(timedelta(hours=5))
+    failures = seen.failed("telegram", 1, BOT, counts=False)
+
+    assert failures.attempts == 0 and failures.first_at == NOW and failures.failing_for == timedelta(hours=5)
+    seen.settled("telegram", 1, BOT)
+    assert seen.failed("telegram", 1, BOT).failing_for == timedelta(0)
 
 
 async def test_load_remembers_recent_ids_from_the_store_until_their_window_ends() -> None:

@@ -202,6 +202,27 @@ async def test_an_outage_is_waited_out_without_counting_against_the_attempts() -
     assert scenario.rejected == []
 
 
+async def test_an_outage_longer_than_telegram_keeps_updates_is_given_up_on() -> None:
+    # A backstop: the dedupe middleware gives up first (after OUTAGE_LIMIT) when the failure passes it.
+    scenario = Scenario(run_poller, PollingPolicy(**{**FAST.__dict__, "max_attempts": 2, "give_up_after": 0.2}))
+    scenario.transient = lambda error: isinstance(error, ConnectionError)
+
+    async def outage(attempt: int) -> None:
+        raise ConnectionError("database unreachable")
+
+    scenario.behaviour["outage"] = outage
+    outage_id = scenario.say("outage")
+    scenario.start()
+    try:
+        await scenario.until(lambda: outage_id not in scenario.pending_ids(), timeout=2)
+        scenario.say("later")
+        await scenario.until(lambda: "later" in scenario.handled, timeout=2)
+    finally:
+        await scenario.finish()
+    assert scenario.attempts["outage"] > 2  # outages did not count against max_attempts
+    assert [raw["update_id"] for raw, _ in scenario.rejected] == [outage_id]
+
+
 async def test_an_unparseable_update_is_set_aside_and_the_rest_of_the_batch_is_handled(run: Run) -> None:
     scenario = Scenario(run)
     scenario.say("first")

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 
-from bot.platforms.telegram.sender import Gcra, Limits, Sender
+from bot.platforms.telegram.sender import Gcra, Limits, Sender, confirm
 from bot.testing.fake_bot_api import FakeTelegram
 from bot.testing.session import FakeSession
 
@@ -169,3 +169,24 @@ async def test_a_burst_of_replies_under_stricter_limits_all_arrive():
     await asyncio.gather(*(bot.send_message(-1000, f"打卡成功 {n}") for n in range(9)))
     assert len([call for call in fake.calls("sendMessage") if call.ok]) == 9
     assert fake.rejected_429 > 4
+
+
+REPLY = SendMessage(chat_id=-1001, text="done")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TelegramBadRequest(REPLY, "Bad Request: not enough rights to send text messages to the chat"),
+        TelegramForbiddenError(REPLY, "Forbidden: bot was kicked from the supergroup chat"),
+        TelegramRetryAfter(REPLY, "Too Many Requests", retry_after=60),
+        TelegramNetworkError(REPLY, "connection reset"),
+        TelegramServerError(REPLY, "Bad Gateway"),
+    ],
+)
+async def test_a_confirmation_telegram_refuses_or_fails_is_logged_not_raised(error, caplog):
+    async def send() -> None:
+        raise error
+
+    assert await confirm(send(), "award", -1001) is None
+    assert f"award in chat -1001 is stored, but its confirmation could not be sent: {type(error).__name__}" in caplog.text

@@ -18,6 +18,7 @@ from pydantic import Field
 from bot.domain import ChatRef, UserRef
 from bot.platforms.telegram.moderators import Moderators
 from bot.services.durations import restriction_until
+from bot.services.numbers import DB_INT_MAX
 from bot.services.ports import DONE, Clock, Outcome
 
 logger = logging.getLogger(__name__)
@@ -26,10 +27,6 @@ logger = logging.getLogger(__name__)
 # false (or, with use_independent_chat_permissions=False, derived from others), so a partial object
 # silently takes rights away. Built from the model, so a field aiogram adds later is not forgotten.
 PERMISSION_FIELDS = tuple(ChatPermissions.model_fields)
-MEDIA_FIELDS = (
-    "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos", "can_send_video_notes",
-    "can_send_voice_notes", "can_send_polls", "can_send_other_messages", "can_add_web_page_previews",
-)  # fmt: skip
 MUTED = ChatPermissions(**{name: False for name in PERMISSION_FIELDS})
 TEXT_ONLY = MUTED.model_copy(update={"can_send_messages": True})
 # Telegram lifts a restriction only when every permission is true ("pass True for all permissions to
@@ -42,7 +39,7 @@ UNRESTRICTED = ChatPermissions(**{name: True for name in PERMISSION_FIELDS})
 class ModUndoCD(CallbackData, prefix="modundo"):
     # Callback data comes back from the client and can be forged: an id outside a database integer
     # does not unpack (the fallback handler answers "not found") instead of reaching the database.
-    action_id: int = Field(ge=1, le=2**63 - 1)
+    action_id: int = Field(ge=1, le=DB_INT_MAX)
 
 
 def outcome_of(error: TelegramAPIError) -> Outcome:

@@ -10,11 +10,14 @@ gone. Here:
   handled, when none is), so after a crash Telegram redelivers everything not known to be done,
   and the dedupe middleware and the ledger's idempotency keys make the redelivery harmless;
 - an update whose handling raises (``feed_update`` lets unexpected failures out, see
-  handlers/errors.py) stays unconfirmed and is tried again with backoff: without limit while
-  ``transient`` calls the failure an outage (database or network away), otherwise at most
-  ``max_attempts`` times, then skipped with a log line and handed to ``on_rejected`` (a poison
-  update cannot block polling; the dedupe middleware usually gives up on it first, after
-  ``bot.services.updates.MAX_ATTEMPTS``, and ``feed_update`` then returns normally);
+  handlers/errors.py) stays unconfirmed and is tried again with backoff. Giving up is the dedupe
+  middleware's decision (bot/middlewares/dedupe.py: ``MAX_ATTEMPTS`` failures, or an outage longer
+  than Telegram keeps an update): it raises ``GaveUp``, which the error handler saves under
+  ``rejected_dir`` and swallows, so ``feed_update`` returns normally and the update is confirmed.
+  The poller's own limits (``max_attempts`` failures that ``transient`` does not call an outage, or
+  ``give_up_after`` seconds of failing) are only a backstop for failures outside that middleware
+  (such as a webhook-style answer that cannot be sent): then the update is skipped with a log line
+  and handed to ``on_rejected``, so a poison update cannot block polling;
 - on stop, the fetch is abandoned, updates in flight get ``drain_timeout`` to finish, ones still
   running or waiting to be tried again are left unconfirmed, and the offset is confirmed once more;
 - getUpdates is read as raw JSON and each update parsed on its own, so one update aiogram cannot
@@ -61,7 +64,10 @@ class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
 class PollingPolicy:
     window: int = BATCH_LIMIT  # updates handled at once (getUpdates bounds it to 100 past the offset anyway)
     timeout: int = 10  # long-poll seconds, as aiogram's start_polling
+    # Backstop only: the dedupe middleware gives up first (after bot.services.updates.MAX_ATTEMPTS
+    # failures or OUTAGE_LIMIT), and feed_update then returns normally.
     max_attempts: int = 8  # failures (outages aside) before an update is skipped
+    give_up_after: float = 24 * 3600.0  # seconds of failing, outages included (Telegram drops it by then)
     retry_delay: float = 0.5  # first backoff; doubles per attempt
     max_retry_delay: float = 30.0
     refetch_after: float = 0.5  # with work outstanding, fetch again at least this often to see new updates
@@ -224,6 +230,8 @@ class Poller:
     async def _handle(self, update_id: int, raw: dict[str, Any], update: Update) -> None:
         policy = self._policy
         attempt = failures = 0
+        loop = asyncio.get_running_loop()
+        first_failure: float | None = None
         while True:
             attempt += 1
             try:
@@ -233,9 +241,12 @@ class Poller:
             except Exception as error:  # noqa: BLE001 - an unexpected failure: not confirmed, tried again
                 outage = self._transient(error)
                 failures += 0 if outage else 1
-                if failures >= policy.max_attempts:
-                    logger.error("update %s failed %d times; skipping it", update_id, failures, exc_info=error)
-                    self._reject(raw, f"failed {failures} times: {type(error).__name__}: {error}")
+                if first_failure is None:
+                    first_failure = loop.time()
+                failing_for = loop.time() - first_failure
+                if failures >= policy.max_attempts or failing_for >= policy.give_up_after:
+                    logger.error("update %s failed %d times in %.0fs; skipping it", update_id, attempt, failing_for, exc_info=error)
+                    self._reject(raw, f"failed {attempt} times in {failing_for:.0f}s: {type(error).__name__}: {error}")
                     break
                 delay = min(policy.retry_delay * 2 ** min(attempt - 1, 16), policy.max_retry_delay)
                 logger.warning(

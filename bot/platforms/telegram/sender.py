@@ -7,9 +7,9 @@ out ``retry_after`` if a 429 comes anyway (again and again, for up to ``Limits.r
 all: limits stricter than ours must delay a reply, not lose it), retries transient failures with
 backoff, and reports a group that removed the bot (403) so scheduled posts stop going there.
 
-A send that still fails raises. When what it confirms is already stored (a check-in, a warning),
-``confirm`` swallows that last failure with a log line: the member must not get an apology for
-something that happened.
+A send that still fails raises. When what it confirms is already stored (a check-in, a warning,
+an award, an order), ``confirm`` swallows that last failure or refusal with a log line: the member
+must not get an apology for something that happened, nor a redelivery that would do it again.
 
 A retried network error may duplicate a message that did reach Telegram before the connection
 broke; that is rarer and kinder than losing a scheduled post.
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
@@ -196,11 +196,13 @@ UNDELIVERED = (TelegramRetryAfter, TelegramNetworkError, TelegramServerError)
 
 
 async def confirm(send: Awaitable[T], what: str, chat_id: int | str) -> T | None:
-    """Send the confirmation of something already committed; if Telegram still refuses it (a 429 past
-    the sender's deadline, the network, a 5xx), log and return None instead of raising: an error reply
-    would tell the member that what happened did not."""
+    """Send the reply to something already committed (a check-in, a warning, an award, an order).
+
+    Whatever Telegram answers instead (a 429 past the sender's deadline, the network, a 5xx, or a
+    refusal: the bot may no longer write there, the message is gone) is logged and None returned:
+    raising would turn into an apology, or a redelivery, telling the member that what happened did not."""
     try:
         return await send
-    except UNDELIVERED as error:
+    except TelegramAPIError as error:
         logger.warning("%s in chat %s is stored, but its confirmation could not be sent: %s", what, chat_id, type(error).__name__)
         return None
