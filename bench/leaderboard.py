@@ -188,7 +188,10 @@ def environment(dialect: str, server_version: str | None) -> dict[str, Any]:
     return {
         "commit": commit,  # other work may be in progress: the file hashes say what actually ran
         "leaderboard_py_sha1": hashlib.sha1((root / "bot/services/leaderboard.py").read_bytes()).hexdigest()[:12],
-        "storage_py_sha1": hashlib.sha1((root / "models/storage.py").read_bytes()).hexdigest()[:12],
+        # All SQL lives in models/, split across modules: one hash over them all, in name order.
+        "models_sha1": hashlib.sha1(
+            b"".join(path.read_bytes() for path in sorted((root / "models").glob("*.py")))
+        ).hexdigest()[:12],
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),

@@ -59,7 +59,9 @@ from bot.services.thanks import ThanksRules, ThanksService
 from bot.services.tiers import Ladder, Tier, TierService
 from bot.services.updates import SeenUpdates
 import handlers
-from models.storage import SqlActivityStore, SqlChatPreferencesStore, SqlStorage
+from models.activity import SqlActivityStore
+from models.preferences import SqlChatPreferencesStore
+from models.storage import SqlStorage
 from scheduler import make_scheduler
 from scheduler.content import add_content_jobs, catch_up
 from scheduler.engagement import add_engagement_jobs

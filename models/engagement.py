@@ -19,7 +19,8 @@ from models.tables import DailyActivity, LedgerEntry, MemberBadge, PointsDaily, 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from models.storage import MemberResolver, SqlStorage
+    from models.resolvers import MemberResolver
+    from models.unit_of_work import SqlDatabase
 
 daily_t = PointsDaily.__table__
 ledger_t = LedgerEntry.__table__
@@ -47,7 +48,7 @@ def _dailies(rows: Any) -> list[DailyPoints]:
 
 
 class SqlStandingsRepository:
-    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlDatabase) -> None:
         self._connection = connection
         self._resolver = resolver
         self._day_of = storage.day_of
@@ -265,7 +266,7 @@ class SqlStandingsRepository:
 
 
 class SqlBadgeRepository:
-    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlDatabase) -> None:
         self._connection = connection
         self._resolver = resolver
         self._insert = storage.insert
@@ -342,7 +343,7 @@ def _order(row: Any) -> Order:
 
 
 class SqlShopRepository:
-    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlDatabase) -> None:
         self._connection = connection
         self._resolver = resolver
         self._insert = storage.insert

@@ -15,7 +15,7 @@ from models.tables import FaqQuestion
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from models.storage import MemberResolver
+    from models.resolvers import MemberResolver
 
 question_t = FaqQuestion.__table__
 

@@ -16,7 +16,8 @@ from models.tables import Checkin, CleanupNotice, MemberJoin, ModerationAction, 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from models.storage import MemberResolver, SqlStorage
+    from models.resolvers import MemberResolver
+    from models.unit_of_work import SqlDatabase
 
 action_t = ModerationAction.__table__
 join_t = MemberJoin.__table__
@@ -74,7 +75,7 @@ _JOIN_COLUMNS = (*join_t.c, chat_t.c.platform, chat_t.c.external_id)
 
 
 class SqlModerationRepository:
-    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlDatabase) -> None:
         self._connection = connection
         self._resolver = resolver
         self._insert = storage.insert

@@ -17,7 +17,8 @@ from models.tables import Checkin, ContentUse, MemberProfile, PollVote, Schedule
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from models.storage import MemberResolver, SqlStorage
+    from models.resolvers import MemberResolver
+    from models.unit_of_work import SqlDatabase
 
 fire_t = ScheduleFire.__table__
 pause_t = SchedulePause.__table__
@@ -52,7 +53,7 @@ _POLLS = poll_t.join(chat_t, chat_t.c.id == poll_t.c.chat_id)
 
 
 class SqlScheduleRepository:
-    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlStorage) -> None:
+    def __init__(self, connection: AsyncConnection, resolver: MemberResolver, storage: SqlDatabase) -> None:
         self._connection = connection
         self._resolver = resolver
         self._insert = storage.insert

@@ -10,8 +10,9 @@ from bot.domain import ActivityTally, ChatInfo, ChatRef, MemberRef, UserInfo, Us
 from bot.services import ledger
 from bot.services.errors import InvalidLedgerEntry
 from bot.services.ports import LedgerEntry
+from models.activity import SqlActivityStore
 from models.engine import make_engine
-from models.storage import SqlActivityStore, SqlStorage
+from models.storage import SqlStorage
 from models.tables import DailyActivity, LedgerEntry as LedgerRow, Membership, ProcessedUpdate, UserAccount
 
 CHAT = ChatRef("telegram", "-100")
