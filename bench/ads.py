@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def evaluate(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from bot.services.spam import find_ad
+    from bot.moderation.spam import find_ad
 
     counts: Counter[str] = Counter()
     categories: dict[str, Counter[str]] = {}
@@ -75,7 +75,7 @@ def evaluate(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def throughput(texts: list[str], seconds: float) -> dict[str, float]:
     """Messages per second and microseconds per message, calling find_ad as the guard does."""
-    from bot.services.spam import find_ad
+    from bot.moderation.spam import find_ad
 
     for text in texts:  # warm up (regex caches, the first normalisation)
         find_ad(text)

@@ -56,8 +56,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.config import CommunitySettings, DatabaseSettings, Settings
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services.checkin import local_day
-from bot.services.leaderboard import Leaderboard, Period
+from bot.engagement.checkin import local_day
+from bot.points.leaderboard import Leaderboard, Period
 from bot.testing.clock import ManualClock
 from bot.testing.fake_bot_api import FakeTelegram
 from bot.testing.harness import BotHarness
@@ -187,7 +187,7 @@ def environment(dialect: str, server_version: str | None) -> dict[str, Any]:
         commit = None
     return {
         "commit": commit,  # other work may be in progress: the file hashes say what actually ran
-        "leaderboard_py_sha1": hashlib.sha1((root / "bot/services/leaderboard.py").read_bytes()).hexdigest()[:12],
+        "leaderboard_py_sha1": hashlib.sha1((root / "bot/points/leaderboard.py").read_bytes()).hexdigest()[:12],
         # All SQL lives in models/, split across modules: one hash over them all, in name order.
         "models_sha1": hashlib.sha1(
             b"".join(path.read_bytes() for path in sorted((root / "models").glob("*.py")))

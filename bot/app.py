@@ -29,35 +29,35 @@ from bot.platforms.telegram.responses import pin_response_types
 from bot.platforms.telegram.authors import RecentAuthors
 from bot.platforms.telegram.moderators import Moderators
 from bot.platforms.telegram.refs import PLATFORM
-from bot.services.achievements import Achievements
-from bot.services.activity import ActivityBuffer
-from bot.services.announcements import Announcer, Notifiers
-from bot.services.awards import AwardService
-from bot.services.badges import BadgeRule, BadgeService
-from bot.services.chats import ChatDirectory
-from bot.services.checkin import CheckinRules, CheckinService
-from bot.services.languages import MemberLanguages
-from bot.services.leaderboard import Leaderboard
-from bot.services.members import MemberService
-from bot.services.points_desk import PointsDesk
-from bot.services.ports import Clock
-from bot.services.privacy import PrivacyService
-from bot.services.profiles import ProfileService
-from bot.services.faq import FaqService
-from bot.services.cleanup import CleanupPolicy, CleanupService
-from bot.services.durations import parse_duration
-from bot.services.guard import FilterRule, Guard, GuardPolicy
-from bot.services.moderation import ModerationControls, ModerationService, Policy, Step
-from bot.services.reports import ReportService
-from bot.services import spam
-from bot.services.welcome import Question, WelcomePolicy, WelcomeService
-from bot.services.quiz_points import QuizPoints
-from bot.services.scheduled_posts import ScheduledPosts
-from bot.services.shares import ShareRules, ShareService
-from bot.services.shop import Item, ShopService
-from bot.services.thanks import ThanksRules, ThanksService
-from bot.services.tiers import Ladder, Tier, TierService
-from bot.services.updates import SeenUpdates
+from bot.points.achievements import Achievements
+from bot.members.activity import ActivityBuffer
+from bot.core.announcements import Announcer, Notifiers
+from bot.points.awards import AwardService
+from bot.points.badges import BadgeRule, BadgeService
+from bot.members.chats import ChatDirectory
+from bot.engagement.checkin import CheckinRules, CheckinService
+from bot.members.languages import MemberLanguages
+from bot.points.leaderboard import Leaderboard
+from bot.members.members import MemberService
+from bot.points.points_desk import PointsDesk
+from bot.core.ports import Clock
+from bot.members.privacy import PrivacyService
+from bot.members.profiles import ProfileService
+from bot.faq.service import FaqService
+from bot.moderation.cleanup import CleanupPolicy, CleanupService
+from bot.moderation.durations import parse_duration
+from bot.moderation.guard import FilterRule, Guard, GuardPolicy
+from bot.moderation.moderation import ModerationControls, ModerationService, Policy, Step
+from bot.moderation.reports import ReportService
+from bot.moderation import spam
+from bot.moderation.welcome import Question, WelcomePolicy, WelcomeService
+from bot.engagement.quiz_points import QuizPoints
+from bot.content.scheduled_posts import ScheduledPosts
+from bot.engagement.shares import ShareRules, ShareService
+from bot.points.shop import Item, ShopService
+from bot.engagement.thanks import ThanksRules, ThanksService
+from bot.points.tiers import Ladder, Tier, TierService
+from bot.members.updates import SeenUpdates
 import handlers
 from models.activity import SqlActivityStore
 from models.preferences import SqlChatPreferencesStore

@@ -139,7 +139,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _with_app(args: argparse.Namespace, work: Callable[[Any], Awaitable[int]]) -> int:
     """Run ``work(app)`` against the configured database, without connecting to any chat platform."""
     from bot.app import build_app
-    from bot.services.errors import DomainError
+    from bot.core.errors import DomainError
 
     async def main() -> int:
         app = build_app(load_settings(args.config))
@@ -235,10 +235,10 @@ def _schedule_check(args: argparse.Namespace) -> int:
 def _schedule_preview(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from bot.content.scheduled_posts import plan
     from bot.domain import ChatRef
+    from bot.members.chats import ChatDirectory
     from bot.schedule_file import PLATFORM
-    from bot.services.chats import ChatDirectory
-    from bot.services.scheduled_posts import plan
 
     settings = load_settings(args.config)
     schedule = _load_schedule(args.file or settings.schedule.file)
@@ -342,9 +342,9 @@ def _faq_gaps(args: argparse.Namespace) -> int:
 
 
 def _members_inactive(args: argparse.Namespace) -> int:
+    from bot.core.announcements import display_name
     from bot.domain import ChatRef
     from bot.platforms.telegram.refs import PLATFORM
-    from bot.services.announcements import display_name
 
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)

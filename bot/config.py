@@ -336,7 +336,7 @@ Duration = str  # "10m", "2h", "1d": checked by _duration below
 
 
 def _duration(value: str) -> str:
-    from bot.services.durations import parse_duration
+    from bot.moderation.durations import parse_duration
 
     if parse_duration(value) is None:
         raise ValueError(f"not a duration: {value!r} (use e.g. \"10m\", \"2h\", \"1d\")")
@@ -345,7 +345,7 @@ def _duration(value: str) -> str:
 
 def _mute_duration(value: str) -> str:
     """A duration a member is restricted for: Telegram takes 30 seconds to 366 days (else: forever)."""
-    from bot.services.durations import parse_duration, restriction_allowed
+    from bot.moderation.durations import parse_duration, restriction_allowed
 
     duration = parse_duration(_duration(value))
     assert duration is not None

@@ -17,9 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config import Localised, error_message
-from bot.domain import ChatRef
-from bot.services.profiles import STAGES
-from bot.services.schedule import (
+from bot.content.schedule import (
     Bank,
     DrawRule,
     Entry,
@@ -32,7 +30,9 @@ from bot.services.schedule import (
     Targets,
     TextItem,
 )
-from bot.services.timing import BadRule, QuietHours, Rule, cron_rule, daily_rule, monthly_rule, weekly_rule
+from bot.content.timing import BadRule, QuietHours, Rule, cron_rule, daily_rule, monthly_rule, weekly_rule
+from bot.domain import ChatRef
+from bot.members.profiles import STAGES
 
 BANKS = Path(__file__).parent / "content" / "banks"
 BUILT_IN_BANKS = {"tips": "tips.toml", "themes": "themes.toml", "quizzes": "quizzes.toml", "polls": "polls.toml"}

@@ -8,8 +8,8 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot.content.schedule import Schedule
 from bot.schedule_file import ScheduleError, load_schedule
-from bot.services.schedule import Schedule
 
 logger = logging.getLogger(__name__)
 

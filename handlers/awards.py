@@ -15,7 +15,7 @@ from bot.domain import MemberRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.sender import confirm
-from bot.services.awards import AwardService, clip_note
+from bot.points.awards import AwardService, clip_note
 from handlers.filters import IN_GROUP, IsModerator
 
 logger = logging.getLogger(__name__)

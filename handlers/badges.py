@@ -11,8 +11,8 @@ from aiogram.types import Message
 from bot.domain import MemberRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
-from bot.services.awards import AwardService
-from bot.services.badges import BadgeService
+from bot.points.awards import AwardService
+from bot.points.badges import BadgeService
 from handlers.filters import IN_GROUP, IsModerator
 
 USERNAME = re.compile(r"^@\w{3,64}$")

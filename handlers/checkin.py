@@ -5,9 +5,9 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot.domain import MemberRef
+from bot.engagement.checkin import CheckinService
 from bot.i18n import Translator
 from bot.platforms.telegram.sender import confirm
-from bot.services.checkin import CheckinService
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 

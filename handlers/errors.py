@@ -26,12 +26,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import CallbackQuery, ErrorEvent, Message, ReplyParameters
 
+from bot.core.errors import DomainError
 from bot.i18n import I18n
+from bot.members.chats import ChatDirectory
 from bot.middlewares.dedupe import GaveUp, is_transient
 from bot.platforms.telegram.refs import chat_ref
 from bot.platforms.telegram.rejected import DEFAULT_DIRECTORY, save_rejected
-from bot.services.chats import ChatDirectory
-from bot.services.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

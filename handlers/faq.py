@@ -9,13 +9,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from pydantic import Field
 
+from bot.core.announcements import Announcer
 from bot.domain import ChatRef
 from bot.faq.knowledge import TOPIC_ID_MAX
+from bot.faq.service import FaqService, Outcome, Reply
 from bot.i18n import Translator
+from bot.members.profiles import ProfileService, stage
 from bot.platforms.telegram import refs
-from bot.services.announcements import Announcer
-from bot.services.faq import FaqService, Outcome, Reply
-from bot.services.profiles import ProfileService, stage
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 

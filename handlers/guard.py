@@ -17,16 +17,16 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
 from aiogram.types import Message, PhotoSize
 
+from bot.core.announcements import Announcer
 from bot.domain import ChatRef, MemberRef
 from bot.i18n import Translator
 from bot.middlewares.context import MEDIA_FIELDS
+from bot.moderation.durations import format_duration
+from bot.moderation.guard import Guard, Hit, Incoming
+from bot.moderation.moderation import ModerationService, Person
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.moderators import Moderators
 from bot.qr import decode_qr
-from bot.services.announcements import Announcer
-from bot.services.durations import format_duration
-from bot.services.guard import Guard, Hit, Incoming
-from bot.services.moderation import ModerationService, Person
 from handlers.faq import message_link
 from handlers.moderation import escalation_text, failure
 

@@ -15,16 +15,16 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.core.announcements import Announcer
+from bot.core.ports import NewAction
 from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
 from bot.i18n import Translator
+from bot.moderation.durations import format_duration, parse_duration
+from bot.moderation.moderation import Done, ModerationService, NothingToUndo, Person
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.group_control import ModUndoCD
 from bot.platforms.telegram.moderators import Moderators
 from bot.platforms.telegram.sender import confirm
-from bot.services.announcements import Announcer
-from bot.services.durations import format_duration, parse_duration
-from bot.services.moderation import Done, ModerationService, NothingToUndo, Person
-from bot.services.ports import NewAction
 from handlers.filters import AS_MEMBER, IN_GROUP, IsModerator
 
 logger = logging.getLogger(__name__)

@@ -6,12 +6,12 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import Message
 
-from bot.services.numbers import parse_count
+from bot.core.numbers import parse_count
 from bot.domain import UserInfo, UserRef
 from bot.i18n import Translator
-from bot.services.announcements import Announcer
-from bot.services.ports import Order
-from bot.services.shop import ShopService
+from bot.core.announcements import Announcer
+from bot.core.ports import Order
+from bot.points.shop import ShopService
 from handlers.filters import IsModerator
 
 

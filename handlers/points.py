@@ -6,10 +6,10 @@ from aiogram.types import Message
 
 from bot.domain import MemberRef
 from bot.i18n import Translator
-from bot.services.chats import ChatDirectory
-from bot.services.badges import BadgeService
-from bot.services.members import MemberService
-from bot.services.tiers import TierService
+from bot.members.chats import ChatDirectory
+from bot.points.badges import BadgeService
+from bot.members.members import MemberService
+from bot.points.tiers import TierService
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 

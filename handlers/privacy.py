@@ -10,8 +10,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import Translator
+from bot.members.privacy import PrivacyService
 from bot.platforms.telegram import refs
-from bot.services.privacy import PrivacyService
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 

@@ -8,11 +8,11 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.services.numbers import parse_count
+from bot.core.numbers import parse_count
 from bot.domain import Profile
 from bot.i18n import SUPPORTED, Translator
 from bot.platforms.telegram import refs
-from bot.services.profiles import ProfileService, stage
+from bot.members.profiles import ProfileService, stage
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 # Sub-commands and their Chinese aliases.

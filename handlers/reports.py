@@ -9,12 +9,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.core.announcements import Announcer
+from bot.core.lengths import clip_reason
 from bot.domain import ChatRef, MemberRef
 from bot.i18n import Translator
+from bot.moderation.reports import ReportService
 from bot.platforms.telegram import refs
-from bot.services.announcements import Announcer
-from bot.services.lengths import clip_reason
-from bot.services.reports import ReportService
 from handlers.faq import message_link
 from handlers.filters import IN_GROUP
 

@@ -7,10 +7,10 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import ChatMemberUpdated, Message, PollAnswer
 
+from bot.content.scheduled_posts import Planned, ScheduledPosts, UnknownEntry
 from bot.domain import UserRef
 from bot.i18n import Translator
 from bot.platforms.telegram import refs
-from bot.services.scheduled_posts import Planned, ScheduledPosts, UnknownEntry
 from handlers.filters import IsModerator
 from handlers.orders import InAdminChat
 

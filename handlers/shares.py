@@ -1,4 +1,4 @@
-"""Shares pay their author silently (see bot/services/shares.py); this module only recognises them."""
+"""Shares pay their author silently (see bot/engagement/shares.py); this module only recognises them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from aiogram.filters import Filter
 from aiogram.types import Message
 
 from bot.domain import MemberRef
+from bot.engagement.shares import Share, ShareService, file_fingerprint, link_fingerprint, post_length, text_fingerprint
 from bot.platforms.telegram import refs
-from bot.services.shares import Share, ShareService, file_fingerprint, link_fingerprint, post_length, text_fingerprint
 from handlers.filters import IN_GROUP
 
 

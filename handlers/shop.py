@@ -12,7 +12,7 @@ from aiogram.types import Message
 from bot.domain import MemberRef
 from bot.i18n import Translator
 from bot.platforms.telegram.sender import confirm
-from bot.services.shop import FREEZE, ShopService
+from bot.points.shop import FREEZE, ShopService
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 logger = logging.getLogger(__name__)

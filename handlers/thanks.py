@@ -1,4 +1,4 @@
-"""Thanks in a reply, or a thanks reaction, pays the person thanked (silently; see bot/services/thanks.py)."""
+"""Thanks in a reply, or a thanks reaction, pays the person thanked (silently; see bot/engagement/thanks.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from aiogram.filters import Filter
 from aiogram.types import Message, MessageReactionUpdated, ReactionTypeEmoji
 
 from bot.domain import MemberRef
+from bot.engagement.thanks import Thanks, ThanksService
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.authors import RecentAuthors
-from bot.services.thanks import Thanks, ThanksService
 from handlers.filters import IN_GROUP
 
 

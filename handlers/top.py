@@ -8,8 +8,8 @@ from aiogram.types import Message
 
 from bot.domain import MemberRef
 from bot.i18n import Translator
-from bot.services.leaderboard import Leaderboard, Period
-from bot.services.leaderboard_text import render_top
+from bot.points.leaderboard import Leaderboard, Period
+from bot.points.leaderboard_text import render_top
 from handlers.filters import IN_GROUP, IN_PRIVATE
 
 PERIODS = {

@@ -11,16 +11,16 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
+from bot.core.announcements import Announcer
+from bot.core.lengths import fit, utf16_len
+from bot.core.numbers import DB_INT_MAX
 from bot.domain import MemberRef, UserRef
 from bot.i18n import Translator, pick
+from bot.moderation.moderation import Person
+from bot.moderation.welcome import Welcome, WelcomeService
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.moderators import Moderators
 from bot.platforms.telegram.outgoing import MESSAGE_TEXT
-from bot.services.announcements import Announcer
-from bot.services.lengths import fit, utf16_len
-from bot.services.moderation import Person
-from bot.services.numbers import DB_INT_MAX
-from bot.services.welcome import Welcome, WelcomeService
 
 logger = logging.getLogger(__name__)
 

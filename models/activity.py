@@ -11,9 +11,9 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.errors import StorageRejected
 from bot.domain import ActivityTally, ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
-from bot.services.errors import StorageRejected
-from bot.services.updates import REMEMBER_FOR  # processed update ids are kept as long as they are remembered
+from bot.members.updates import REMEMBER_FOR  # processed update ids are kept as long as they are remembered
 from models.common import chat_t, membership_t, user_t, utc
 from models.ranges import to_ranges
 from models.resolvers import IdCache

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select, update
 
+from bot.core.ports import NewCheckin
 from bot.domain import CheckinRecord, MemberRef
-from bot.services.ports import NewCheckin
 from models.common import membership_t
 from models.tables import Checkin
 

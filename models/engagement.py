@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
+from bot.core.ports import BadgeGrant, DailyPoints, Order, SeasonInfo, TierState
 from bot.domain import ChatRef, MemberRef, UserInfo
-from bot.services.ledger import counts_as_earned
-from bot.services.ports import BadgeGrant, DailyPoints, Order, SeasonInfo, TierState
+from bot.points.ledger import counts_as_earned
 from models.common import MEMBER_COLUMNS, MEMBERSHIPS, as_date, as_datetime, member_of, membership_t, user_t, utc
 from models.tables import DailyActivity, LedgerEntry, MemberBadge, PointsDaily, Season, SeasonStanding, ShopOrder, ShopStock
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 
-from bot.services.ports import Gap
+from bot.core.ports import Gap
 from models.common import utc
 from models.tables import FaqQuestion
 

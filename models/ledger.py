@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.errors import InsufficientBalance
+from bot.core.ports import LedgerEntry, PointsMoved
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services.errors import InsufficientBalance
-from bot.services.ledger import counts_as_earned
-from bot.services.ports import LedgerEntry, PointsMoved
+from bot.points.ledger import counts_as_earned
 from models.common import MEMBERSHIPS, chat_t, membership_t, user_t
 from models.tables import LedgerEntry as LedgerRow
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from bot.core.ports import ActionRecord, InactiveMember, JoinRecord, NewAction, ReportOutcome
 from bot.domain import ChatRef, MemberRef, UserInfo, UserRef
-from bot.services.ports import ActionRecord, InactiveMember, JoinRecord, NewAction, ReportOutcome
 from models.common import MEMBER_COLUMNS, MEMBERSHIPS, as_date, as_datetime, chat_t, member_of, membership_t, user_t, utc
 from models.tables import Checkin, CleanupNotice, MemberJoin, ModerationAction, Report, ReportedMessage
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 
+from bot.core.ports import ChatPreferences
 from bot.domain import ChatRef
-from bot.services.ports import ChatPreferences
 from models.common import chat_t
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
 
+from bot.core.ports import RETRY, FireClaim, FireKey, PollRecord
 from bot.domain import ChatRef, MemberRef, Profile, UserInfo, UserRef
-from bot.services.ports import RETRY, FireClaim, FireKey, PollRecord
 from models.common import MEMBER_COLUMNS, MEMBERSHIPS, as_date, chat_t, member_of, membership_t, user_t, utc
 from models.tables import Checkin, ContentUse, MemberProfile, PollVote, ScheduledPoll, ScheduleFire, SchedulePause
 

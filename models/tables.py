@@ -252,7 +252,7 @@ class ScheduleFire(Base):
     chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
     scheduled_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     # claimed, sent, failed (for good), retry (failed for a passing reason: claimed again by a later tick,
-    # or missed once none can plan it), missed, quiet; see bot/services/scheduled_posts.py
+    # or missed once none can plan it), missed, quiet; see bot/content/scheduled_posts.py
     status: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.core.errors import StorageConflict
+from bot.core.ports import PointsMoved
 from bot.domain import MemberRef
-from bot.services.errors import StorageConflict
-from bot.services.ports import PointsMoved
 from models.engine import make_engine, make_read_engine
 from models.resolvers import IdCache, MemberResolver
 from models.tables import PointsDaily

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.content.scheduled_posts import ScheduledPosts
 from bot.schedule_watch import ScheduleWatcher
-from bot.services.scheduled_posts import ScheduledPosts
 
 # A fan-out to thousands of groups takes minutes at Telegram's 30 messages a second. Ticks may overlap
 # (each plans around the posts the others took; the database claim keeps every post to one sender),

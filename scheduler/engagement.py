@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.services.badges import BadgeService
-from bot.services.leaderboard import Leaderboard
-from bot.services.ports import Clock
-from bot.services.tiers import TierService
+from bot.core.ports import Clock
+from bot.points.badges import BadgeService
+from bot.points.leaderboard import Leaderboard
+from bot.points.tiers import TierService
 
 SEASON_CHECK_SECONDS = 10  # a one-row read; an operator sees her new season almost at once
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.services.faq import FaqService
+from bot.faq.service import FaqService
 
 GAPS_FLUSH_SECONDS = 60
 

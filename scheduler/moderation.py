@@ -6,8 +6,8 @@ from datetime import time
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.services.cleanup import CleanupService
-from bot.services.welcome import WelcomeService
+from bot.moderation.cleanup import CleanupService
+from bot.moderation.welcome import WelcomeService
 
 CAPTCHA_CHECK_SECONDS = 5
 

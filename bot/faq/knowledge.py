@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.services.profiles import STAGES
+from bot.members.profiles import STAGES
 
 DATA = Path(__file__).parent
 LANGUAGES = ("zh-CN", "en")

@@ -9,11 +9,11 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, Message, TelegramObject, Update, User
 
 from bot.i18n import I18n
+from bot.members.activity import ActivityBuffer
+from bot.members.chats import ChatDirectory
+from bot.members.languages import MemberLanguages
 from bot.platforms.telegram import refs
 from bot.platforms.telegram.authors import RecentAuthors
-from bot.services.activity import ActivityBuffer
-from bot.services.chats import ChatDirectory
-from bot.services.languages import MemberLanguages
 
 MEDIA_FIELDS = ("photo", "video", "voice", "audio", "document", "animation", "video_note")
 LINK_ENTITIES = frozenset({"url", "text_link"})

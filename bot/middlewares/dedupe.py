@@ -29,10 +29,10 @@ from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import TelegramObject, Update
 
+from bot.core.errors import DomainError, StorageConflict
+from bot.members.activity import ActivityBuffer
+from bot.members.updates import MAX_ATTEMPTS, OUTAGE_LIMIT, SeenUpdates
 from bot.platforms.telegram.refs import PLATFORM
-from bot.services.activity import ActivityBuffer
-from bot.services.errors import DomainError, StorageConflict
-from bot.services.updates import MAX_ATTEMPTS, OUTAGE_LIMIT, SeenUpdates
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from aiogram.types import Update
 
 from bot.app import build_app, build_dispatcher
 from bot.config import Settings
+from bot.core.ports import Clock
 from bot.platforms.telegram.runner import attach
-from bot.services.ports import Clock
 from bot.testing.fake_bot_api import FakeTelegram
 from bot.testing.session import FakeSession
 

@@ -6,7 +6,7 @@ Create Date: 2026-12-04 10:10:00
 
 Telegram update ids are only unique for one bot, and only within about a week (after a quiet week the
 next id may be chosen at random). Processed ids are now stored with the bot they came to, and the bot
-dedupes only within Telegram's redelivery window (see bot/services/updates.py). Rows stored before
+dedupes only within Telegram's redelivery window (see bot/members/updates.py). Rows stored before
 belong to no bot (''), so they never block an update again; they age out with the rest.
 """
 

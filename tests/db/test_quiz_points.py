@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services.points_desk import PointsDesk
-from bot.services.quiz_points import QuizAnswer, QuizPoints
+from bot.engagement.quiz_points import QuizAnswer, QuizPoints
+from bot.points.points_desk import PointsDesk
 from models.engine import make_engine
 from models.storage import SqlStorage
 from models.tables import LedgerEntry

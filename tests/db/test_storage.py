@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.core.errors import InvalidLedgerEntry
+from bot.core.ports import LedgerEntry
 from bot.domain import ActivityTally, ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
-from bot.services import ledger
-from bot.services.errors import InvalidLedgerEntry
-from bot.services.ports import LedgerEntry
+from bot.points import ledger
 from models.activity import SqlActivityStore
 from models.engine import make_engine
 from models.storage import SqlStorage

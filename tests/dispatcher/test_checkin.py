@@ -164,7 +164,7 @@ async def test_start_greets_in_group_and_private(harness):
 
 async def test_an_unexpected_error_never_leaks_a_traceback_and_is_apologised_for_when_given_up(harness, monkeypatch):
     # The whole policy (redelivery first, apology only when given up) is in tests/dispatcher/test_errors.py.
-    from bot.services.updates import MAX_ATTEMPTS
+    from bot.members.updates import MAX_ATTEMPTS
 
     async def broken(*args, **kwargs):
         raise RuntimeError("database exploded")

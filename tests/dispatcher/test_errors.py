@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.services.updates import MAX_ATTEMPTS, OUTAGE_LIMIT
+from bot.members.updates import MAX_ATTEMPTS, OUTAGE_LIMIT
 from tests.dispatcher.conftest import ALICE, BOB, GROUP
 
 APOLOGY = "Sorry, something went wrong just now. Please try again in a moment."

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.services.shop import Item
+from bot.points.shop import Item
 from models.tables import Checkin, LedgerEntry, Membership, PointsDaily, ShopOrder, ShopStock
 from tests.dispatcher.conftest import ALICE, BOB, GROUP
 

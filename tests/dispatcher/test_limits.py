@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.config import WelcomeSettings
 from bot.domain import ChatRef, UserRef
-from bot.services.moderation import Person
+from bot.moderation.moderation import Person
 from bot.testing.harness import BotHarness
 from models.tables import LedgerEntry, MemberJoin, ModerationAction
 from tests.dispatcher.conftest import ALICE, BOB, GROUP

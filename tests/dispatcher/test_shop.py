@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.services.shop import Item
+from bot.points.shop import Item
 from models.tables import LedgerEntry, Membership, ShopOrder, ShopStock
 from tests.dispatcher.conftest import ALICE, BOB, GROUP
 

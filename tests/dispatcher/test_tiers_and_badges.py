@@ -151,7 +151,7 @@ async def test_event_participation_pays_each_member_once_per_event(harness):
 
 
 def _item(item_id, cost):
-    from bot.services.shop import Item
+    from bot.points.shop import Item
 
     return Item(item_id, {"zh-CN": item_id, "en": item_id.title()}, cost)
 
@@ -170,8 +170,8 @@ async def test_engagement_jobs_run_as_the_community_day_turns(harness):
 
 async def test_thanks_received_and_correct_quiz_answers_count_towards_their_badges(harness, clock):
     from bot.domain import ChatRef, MemberRef, UserRef
-    from bot.services.badges import BadgeRule
-    from bot.services.quiz_points import QuizAnswer
+    from bot.engagement.quiz_points import QuizAnswer
+    from bot.points.badges import BadgeRule
 
     harness.app.badges.rules["helpful_10"] = BadgeRule("helpful_10", "thanks_received", 2, {"zh-CN": "热心妈妈", "en": "Helpful mum"})
     harness.app.badges.rules["quiz_10"] = BadgeRule("quiz_10", "quiz_correct", 2, {"zh-CN": "答题达人", "en": "Quiz whiz"})

@@ -134,7 +134,7 @@ def _member(chat, user):
 
 
 def _sticker(cost):
-    from bot.services.shop import Item
+    from bot.points.shop import Item
 
     return Item("sticker", {"zh-CN": "贴纸", "en": "Sticker"}, cost)
 

@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlalchemy import distinct, func, select
 
-from bot.services.thanks import REASON as THANKS_REASON
+from bot.engagement.thanks import REASON as THANKS_REASON
 from bot.testing.fake_bot_api import FakeTelegram
 from models.tables import Checkin, LedgerEntry, Membership
 from tests.e2e.conftest import (

@@ -1,4 +1,4 @@
-"""In-memory implementations of the service ports (``bot/services/ports.py``).
+"""In-memory implementations of the service ports (``bot/core/ports.py``).
 
 They keep the semantics the services rely on, so the service tests exercise real behaviour:
 
@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
+from bot.core.errors import StorageConflict
+from bot.core.ports import LedgerEntry, NewCheckin
 from bot.domain import ActivityTally, CheckinRecord, MemberRef, MemberStanding, UserRef
-from bot.services.errors import StorageConflict
-from bot.services.ports import LedgerEntry, NewCheckin
 
 ErrorFactory = Callable[[], BaseException]
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.errors import StorageConflict, StorageRejected
 from bot.domain import ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
-from bot.services.activity import ActivityBuffer
-from bot.services.checkin import local_day
-from bot.services.errors import StorageConflict, StorageRejected
+from bot.engagement.checkin import local_day
+from bot.members.activity import ActivityBuffer
 from tests.services.fakes import InMemoryActivityStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -230,7 +230,7 @@ async def test_run_flushes_every_interval_and_survives_failures(
     store.fail_next(1, error=lambda: StorageConflict(reason="deadlock"))
     store.fail_next(1)
     stop = asyncio.Event()
-    with caplog.at_level(logging.WARNING, logger="bot.services.activity"):
+    with caplog.at_level(logging.WARNING, logger="bot.members.activity"):
         runner = asyncio.create_task(buffer.run(0, stop))  # interval 0: flush on every turn of its loop
         await loop_turns_until(lambda: store.records)
         stop.set()
@@ -246,7 +246,7 @@ def test_a_leave_handled_after_a_newer_message_does_not_mark_the_member_gone():
     from datetime import UTC, date, datetime
 
     from bot.domain import ChatInfo, ChatRef, MemberRef, UserInfo, UserRef
-    from bot.services.activity import ActivityBuffer
+    from bot.members.activity import ActivityBuffer
 
     buffer = ActivityBuffer(store=None, day_of=lambda chat, at: date(2026, 11, 23))  # type: ignore[arg-type]
     member = MemberRef(ChatRef("telegram", "-1"), UserRef("telegram", "1"))
@@ -279,7 +279,7 @@ async def test_a_row_the_database_refuses_does_not_hold_back_the_rest_of_the_bat
     buffer.seen(BOB, BOB_INFO, GROUP, NOON_23RD, messages=1)
     buffer.processed("telegram", 7, "7001")
 
-    with caplog.at_level(logging.ERROR, logger="bot.services.activity"):
+    with caplog.at_level(logging.ERROR, logger="bot.members.activity"):
         await buffer.flush()
 
     assert [(tally.member, tally.messages) for tally in store.tallies] == [(ALICE, 2)]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.services.batching import Batcher
+from bot.core.batching import Batcher
 from tests.services.fakes import loop_turns_until
 
 

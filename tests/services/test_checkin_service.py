@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.errors import StorageConflict
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services.checkin import CheckinRules, CheckinService, checkin_key, local_day
-from bot.services.errors import StorageConflict
+from bot.engagement.checkin import CheckinRules, CheckinService, checkin_key, local_day
 from tests.services.fakes import InMemoryStore, loop_turns_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

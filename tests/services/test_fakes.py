@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.core.errors import StorageConflict
+from bot.core.ports import LedgerEntry, NewCheckin
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services.errors import StorageConflict
-from bot.services.ports import LedgerEntry, NewCheckin
 from tests.services.fakes import InMemoryStore
 
 ALICE = MemberRef(ChatRef("telegram", "-100"), UserRef("telegram", "1"))

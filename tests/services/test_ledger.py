@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.errors import InvalidLedgerEntry
+from bot.core.ports import LedgerEntry
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services import ledger
-from bot.services.errors import InvalidLedgerEntry
-from bot.services.ports import LedgerEntry
+from bot.points import ledger
 from tests.services.fakes import InMemoryStore
 
 CHAT = ChatRef("telegram", "-100")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.services.updates import REMEMBER_FOR, SeenUpdates
+from bot.members.updates import REMEMBER_FOR, SeenUpdates
 from bot.testing.clock import ManualClock
 from tests.services.fakes import InMemoryActivityStore
 

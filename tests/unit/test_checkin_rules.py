@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import CheckinRecord
-from bot.services.checkin import CheckinRules, current_streak, local_day, next_record, points_for
+from bot.engagement.checkin import CheckinRules, current_streak, local_day, next_record, points_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -77,7 +77,7 @@ def test_a_streak_that_a_freeze_can_still_save_counts_as_alive():
 
 
 def test_days_missed_inside_a_pause_keep_the_streak():
-    from bot.services.checkin import covered_by_pause
+    from bot.engagement.checkin import covered_by_pause
 
     last = CheckinRecord(date(2026, 11, 10), 12)
     pause = (date(2026, 11, 11), date(2026, 11, 20))

@@ -1,8 +1,8 @@
 import hashlib
 from datetime import date
 
-from bot.services.draws import draw, list_digest, seed_text
-from bot.services.milestones import milestone
+from bot.engagement.draws import draw, list_digest, seed_text
+from bot.engagement.milestones import milestone
 
 
 def test_a_draw_can_be_recomputed_from_what_was_published():

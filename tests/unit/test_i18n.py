@@ -68,11 +68,12 @@ def test_every_domain_error_has_a_text_in_both_languages():
     import importlib
     import pkgutil
 
-    import bot.services
-    from bot.services.errors import DomainError
+    from bot.core.errors import DomainError
 
-    for module in pkgutil.iter_modules(bot.services.__path__):
-        importlib.import_module(f"bot.services.{module.name}")
+    for name in ("core", "points", "engagement", "content", "moderation", "faq", "members"):
+        package = importlib.import_module(f"bot.{name}")
+        for module in pkgutil.iter_modules(package.__path__, f"bot.{name}."):
+            importlib.import_module(module.name)
 
     def subclasses(cls):
         for sub in cls.__subclasses__():

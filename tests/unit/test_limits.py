@@ -11,12 +11,12 @@ from aiogram.types import ReplyParameters
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
+from bot.core.lengths import ELLIPSIS, REASON_MAX, clip_reason, fit, utf16_len
+from bot.core.numbers import parse_count
 from bot.faq import knowledge
+from bot.moderation.durations import parse_duration, restriction_allowed, restriction_until
 from bot.platforms.telegram.group_control import UNRESTRICTED, ModUndoCD
 from bot.platforms.telegram.outgoing import fitted_changes
-from bot.services.durations import parse_duration, restriction_allowed, restriction_until
-from bot.services.lengths import ELLIPSIS, REASON_MAX, clip_reason, fit, utf16_len
-from bot.services.numbers import parse_count
 from handlers.welcome import CaptchaCD
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

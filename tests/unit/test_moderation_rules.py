@@ -7,9 +7,9 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.domain import ChatRef, UserRef
-from bot.services.durations import format_duration, parse_duration
-from bot.services.guard import Guard, GuardPolicy, Incoming
-from bot.services.moderation import Policy, Step
+from bot.moderation.durations import format_duration, parse_duration
+from bot.moderation.guard import Guard, GuardPolicy, Incoming
+from bot.moderation.moderation import Policy, Step
 from tests.unit.test_config import write
 
 CHAT, OTHER, THIRD = (ChatRef("telegram", str(n)) for n in (-1, -2, -3))

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from bot.domain import Profile
-from bot.services.profiles import stage
+from bot.members.profiles import stage
 
 TODAY = date(2026, 11, 23)
 

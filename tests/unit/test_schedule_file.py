@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.content.schedule import Kind, QuizItem, TextItem
+from bot.members.profiles import STAGES
 from bot.schedule_file import BANKS, BankLoader, ScheduleError, load_schedule
-from bot.services.profiles import STAGES
-from bot.services.schedule import Kind, QuizItem, TextItem
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = 'tags = ["pregnancy", "0-1y"]\n[groups."-1001"]\ntags = ["pregnancy"]\n'

@@ -3,7 +3,7 @@ evaluation set (tests/data/ad_eval.jsonl, measured by `python -m bench ads`)."""
 
 import pytest
 
-from bot.services.spam import (
+from bot.moderation.spam import (
     DEFAULT_ALLOW_DOMAINS,
     DEFAULT_SPAM_TERMS,
     AdHit,
@@ -331,7 +331,7 @@ def test_the_pre_check_never_hides_an_ad(monkeypatch: pytest.MonkeyPatch) -> Non
     """The cheap character scan only skips messages no rule could flag: opening it changes no verdict."""
     import re
 
-    from bot.services import spam
+    from bot.moderation import spam
 
     texts = GENUINE + [
         "奶粉批发，加Ｖ：ｂａｂｙ２０２４", "祖传秘方治小儿积食，三天见效", "宝宝面霜特价清仓，需要的私我",
@@ -343,7 +343,7 @@ def test_the_pre_check_never_hides_an_ad(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_a_plain_chat_line_is_settled_by_the_pre_check() -> None:
-    from bot.services import spam
+    from bot.moderation import spam
 
     assert spam._GATE.search("今天带娃去公园晒太阳，回家以后睡得特别香") is None
     assert spam._GATE.search("宝宝晚上总是醒，抱着才肯睡") is None

@@ -2,7 +2,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from bot.domain import ChatRef, MemberRef, UserRef
-from bot.services.thanks import Thanks, ThanksRules, normalise, says_thanks, within_caps
+from bot.engagement.thanks import Thanks, ThanksRules, normalise, says_thanks, within_caps
 
 WORDS = [normalise(word) for word in ("谢谢", "感谢", "thank", "helpful")]
 
@@ -34,7 +34,7 @@ def test_caps_count_per_giver_and_per_pair():
 
 
 def test_share_fingerprints_ignore_width_case_spacing_and_punctuation():
-    from bot.services.shares import link_fingerprint, post_length, text_fingerprint
+    from bot.engagement.shares import link_fingerprint, post_length, text_fingerprint
 
     assert text_fingerprint("宝宝 睡得很好！Good night.") == text_fingerprint("宝宝睡得很好!  good night")
     assert text_fingerprint("宝宝睡得很好") != text_fingerprint("宝宝睡得不好")

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.timing import BadRule, QuietHours, cron_rule, daily_rule, monthly_rule, release_time, weekly_rule
+from bot.content.timing import BadRule, QuietHours, cron_rule, daily_rule, monthly_rule, release_time, weekly_rule
 
 SHANGHAI, LONDON = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/London")
 

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.core.errors import StorageConflict
 from bot.middlewares.dedupe import is_transient
-from bot.services.errors import StorageConflict
 
 
 def closed_port() -> int:

@@ -15,11 +15,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import Field
 
+from bot.core.numbers import DB_INT_MAX
+from bot.core.ports import DONE, Clock, Outcome
 from bot.domain import ChatRef, UserRef
+from bot.moderation.durations import restriction_until
 from bot.platforms.telegram.moderators import Moderators
-from bot.services.durations import restriction_until
-from bot.services.numbers import DB_INT_MAX
-from bot.services.ports import DONE, Clock, Outcome
 
 logger = logging.getLogger(__name__)
 

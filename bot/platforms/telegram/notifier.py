@@ -8,9 +8,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramEntityTooLarge, TelegramForbiddenError
 from aiogram.types import InputPollOption, ReplyParameters
 
+from bot.core.ports import DeliveryDeferred, PollRequest, SentPoll
 from bot.domain import ChatRef, UserRef
 from bot.platforms.telegram.sender import UNDELIVERED
-from bot.services.ports import DeliveryDeferred, PollRequest, SentPoll
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ editMessageText), a caption 0-1,024 (send* with media, copyMessage, editMessageC
 query answer 0-200 (answerCallbackQuery), a poll question 300, an option 100 and a quiz explanation
 200. Over the limit Telegram answers 400 "message is too long" and nothing is sent, so a member's
 5,000-character reason quoted back would turn a done action into an apology. Here the text is cut at
-a sensible boundary with an ellipsis instead (``bot.services.lengths.fit``; how Telegram counts is
+a sensible boundary with an ellipsis instead (``bot.core.lengths.fit``; how Telegram counts is
 noted there).
 
 Replies: ``reply_to_message_id`` and the top-level ``allow_sending_without_reply`` are deprecated
@@ -26,7 +26,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputPollOption, ReplyParameters
 
-from bot.services.lengths import fit
+from bot.core.lengths import fit
 
 logger = logging.getLogger(__name__)
 

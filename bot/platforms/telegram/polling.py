@@ -64,7 +64,7 @@ class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
 class PollingPolicy:
     window: int = BATCH_LIMIT  # updates handled at once (getUpdates bounds it to 100 past the offset anyway)
     timeout: int = 10  # long-poll seconds, as aiogram's start_polling
-    # Backstop only: the dedupe middleware gives up first (after bot.services.updates.MAX_ATTEMPTS
+    # Backstop only: the dedupe middleware gives up first (after bot.members.updates.MAX_ATTEMPTS
     # failures or OUTAGE_LIMIT), and feed_update then returns normally.
     max_attempts: int = 8  # failures (outages aside) before an update is skipped
     give_up_after: float = 24 * 3600.0  # seconds of failing, outages included (Telegram drops it by then)

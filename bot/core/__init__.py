@@ -1,0 +1,1 @@
+"""Core: the shared kernel every capability uses (ports, errors, limits, retry, announcements)."""

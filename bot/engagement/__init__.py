@@ -1,0 +1,1 @@
+"""Engagement: check-ins, thanks, shares, quiz points, draws and milestones."""

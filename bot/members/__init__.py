@@ -1,0 +1,1 @@
+"""Members: profiles, privacy, languages, chats, activity and member updates."""

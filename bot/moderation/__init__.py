@@ -1,0 +1,1 @@
+"""Moderation: warnings, the guard, spam detection, welcomes, reports and cleanup."""

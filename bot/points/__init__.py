@@ -1,0 +1,1 @@
+"""Points: the ledger, awards, shop, tiers, badges, achievements and leaderboards."""
