@@ -17,6 +17,20 @@ from tests.dispatcher.conftest import GROUP
 from tests.dispatcher.test_schedule import AT_1030_SHANGHAI, at, groups_known, status_of, tip, world  # noqa: F401 - world is a fixture
 
 
+def fail_group_posts(bot, error, *, times: int | None = None) -> None:
+    """Make every sendMessage to GROUP raise ``error(method)`` (only the first ``times``, if given)."""
+    left = {"times": times}
+
+    async def failing(make_request, client, method):
+        if method.__api_method__ == "sendMessage" and getattr(method, "chat_id", None) == GROUP and left["times"] != 0:
+            if left["times"] is not None:
+                left["times"] -= 1
+            raise error(method)
+        return await make_request(client, method)
+
+    bot.bot.session.middleware(failing)
+
+
 async def test_a_start_that_cannot_connect_claims_nothing_and_the_next_start_posts(world):  # noqa: F811
     world.write(tip(extra='tags = ["pregnancy"]'))
     bot = await world.bot()
@@ -57,15 +71,7 @@ async def test_a_post_that_failed_for_a_passing_reason_is_retried_on_the_next_ti
     world.write(tip(extra='tags = ["pregnancy"]'))
     bot = await world.bot()
     await groups_known(bot)
-    outages = {"left": 1}
-
-    async def bad_gateway_once(make_request, client, method):
-        if method.__api_method__ == "sendMessage" and getattr(method, "chat_id", None) == GROUP and outages["left"]:
-            outages["left"] -= 1
-            raise TelegramServerError(method=method, message="Bad Gateway")
-        return await make_request(client, method)
-
-    bot.bot.session.middleware(bad_gateway_once)
+    fail_group_posts(bot, lambda method: TelegramServerError(method=method, message="Bad Gateway"), times=1)
     await at(world, bot, AT_1030_SHANGHAI)
     assert world.posts(GROUP) == []
     assert await status_of(bot, "tip", AT_1030_SHANGHAI) == "retry"
@@ -81,12 +87,7 @@ async def test_a_retry_is_taken_by_a_restarted_bot_and_dropped_after_grace(world
     bot = await world.bot()
     await groups_known(bot)
 
-    async def network_down(make_request, client, method):
-        if method.__api_method__ == "sendMessage" and getattr(method, "chat_id", None) == GROUP:
-            raise TelegramServerError(method=method, message="Service Unavailable")
-        return await make_request(client, method)
-
-    bot.bot.session.middleware(network_down)
+    fail_group_posts(bot, lambda method: TelegramServerError(method=method, message="Service Unavailable"))
     await at(world, bot, AT_1030_SHANGHAI)
     await world.stop(bot)
     again = await world.bot()  # a new process: its memory of fires comes from the database
@@ -100,12 +101,7 @@ async def test_a_refusal_is_final(world):  # noqa: F811
     bot = await world.bot()
     await groups_known(bot)
 
-    async def refused(make_request, client, method):
-        if method.__api_method__ == "sendMessage" and getattr(method, "chat_id", None) == GROUP:
-            raise TelegramForbiddenError(method=method, message="Forbidden: bot was kicked from the supergroup chat")
-        return await make_request(client, method)
-
-    bot.bot.session.middleware(refused)
+    fail_group_posts(bot, lambda method: TelegramForbiddenError(method=method, message="Forbidden: bot was kicked from the supergroup chat"))
     await at(world, bot, AT_1030_SHANGHAI)
     await at(world, bot, AT_1030_SHANGHAI + timedelta(minutes=1))
     assert await status_of(bot, "tip", AT_1030_SHANGHAI) == "failed"
@@ -148,12 +144,7 @@ async def test_a_retry_no_tick_plans_any_more_is_recorded_as_missed(world):  # n
     bot = await world.bot()
     await groups_known(bot)
 
-    async def network_down(make_request, client, method):
-        if method.__api_method__ == "sendMessage" and getattr(method, "chat_id", None) == GROUP:
-            raise TelegramServerError(method=method, message="Service Unavailable")
-        return await make_request(client, method)
-
-    bot.bot.session.middleware(network_down)
+    fail_group_posts(bot, lambda method: TelegramServerError(method=method, message="Service Unavailable"))
     await at(world, bot, AT_1030_SHANGHAI)
     assert await status_of(bot, "tip", AT_1030_SHANGHAI) == "retry"
     await world.stop(bot)
